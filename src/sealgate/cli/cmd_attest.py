@@ -1,0 +1,126 @@
+"""``sealgate attest``: in-toto attestations in DSSE on the ``.att`` tag (cosign 2.x layout)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from sealgate.cli.cmd_sign import add_key_flags, signer_from_args
+from sealgate.cli.common import (
+    add_registry_flags,
+    open_client,
+    parse_reference,
+    repository_override,
+    truthy,
+)
+from sealgate.errors import ExitCode, InputError, UsageError
+from sealgate.formats.scan_reports import SEVERITIES, enforce_severity, parse_scan_report
+from sealgate.workflows.attest import AttestOptions, attest_image
+from sealgate.workflows.sbom import image_sboms
+from sealgate.workflows.targets import read_digest_file
+
+__all__ = ["check_scan_report", "register"]
+
+_MAX_INPUT = 256 * 1024 * 1024
+
+
+def add_scan_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scan-report", type=Path, help="Trivy or Grype JSON report of this image"
+    )
+    parser.add_argument(
+        "--fail-on",
+        type=str.upper,
+        choices=SEVERITIES,
+        metavar="SEVERITY",
+        help=f"refuse when the report lists this severity or worse ({', '.join(SEVERITIES)})",
+    )
+
+
+def read_input(path: Path) -> bytes:
+    """A user-supplied file (or ``-`` for stdin), capped so a mistake cannot eat memory.
+
+    Raises:
+        InputError: unreadable or larger than 256 MiB.
+    """
+    try:
+        if str(path) == "-":
+            data = sys.stdin.buffer.read(_MAX_INPUT + 1)
+        else:
+            with path.open("rb") as handle:
+                data = handle.read(_MAX_INPUT + 1)
+    except OSError as err:
+        raise InputError(f"cannot read {path}: {err.strerror}") from err
+    if len(data) > _MAX_INPUT:
+        raise InputError(f"{path} is larger than 256 MiB")
+    return data
+
+
+def check_scan_report(args: argparse.Namespace) -> None:
+    """Seed 004: never sign an image whose scan report has blocking vulnerabilities."""
+    if args.fail_on and not args.scan_report:
+        raise UsageError("--fail-on needs --scan-report")
+    if args.scan_report and args.fail_on:
+        enforce_severity(parse_scan_report(read_input(args.scan_report)), args.fail_on)
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "attest",
+        help="attest a predicate about an image digest (in-toto statement in DSSE)",
+        description="Build an in-toto v0.1 statement about IMAGE's digest, sign it in a DSSE "
+        "envelope, and append it to the image's .att tag. --sbom generates a CycloneDX SBOM "
+        "from the image's layers and attests it (--type cyclonedx).",
+    )
+    add_key_flags(parser)
+    parser.add_argument("--type", default=None, help="predicate type name or URI (default custom)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--predicate", type=Path, help="predicate file, or - for stdin")
+    source.add_argument("--sbom", action="store_true", help="generate the SBOM and attest it")
+    parser.add_argument("--replace", action="store_true", help="replace same-type attestations")
+    add_scan_flags(parser)
+    add_registry_flags(parser)
+    parser.add_argument("image", metavar="IMAGE")
+    parser.set_defaults(handler=_attest)
+
+
+def _attest(args: argparse.Namespace) -> int:
+    ref = parse_reference(args.image)
+    digest = read_digest_file(args.digest_file) if args.digest_file else None
+    predicate_type = args.type or ("cyclonedx" if args.sbom else "custom")
+    if args.sbom and predicate_type != "cyclonedx":
+        raise UsageError("--sbom attests a CycloneDX SBOM: use --type cyclonedx or leave it out")
+    predicate = None if args.sbom else read_input(args.predicate)
+    check_scan_report(args)
+    signer = signer_from_args(args, command="attest")
+    if signer is None:
+        return ExitCode.OK
+    options = AttestOptions(
+        predicate_type=predicate_type,
+        replace=args.replace,
+        repository=repository_override(),
+        docker_media_types=truthy(os.environ.get("COSIGN_DOCKER_MEDIA_TYPES")),
+        upload=args.upload,
+    )
+    with open_client(args) as client:
+        if predicate is None:
+            pinned = ref.with_digest(digest) if digest else ref
+            sboms = image_sboms(client, pinned)
+            # Each platform is attested with its own SBOM; an index gets the first platform's.
+            targets = [(s.image, s.result.document) for s in sboms]
+            if len(sboms) > 1 and sboms[0].image.digest != (digest or pinned.digest):
+                index = client.resolve(pinned) if not digest else None
+                index_digest = digest or (index.digest if index else None)
+                if index_digest:
+                    targets.insert(0, (pinned.with_digest(index_digest), sboms[0].result.document))
+            for warning in (w for s in sboms for w in s.result.warnings):
+                print(f"WARNING: sbom: {warning}", file=sys.stderr)
+        else:
+            targets = [(ref, predicate)]
+        for target, body in targets:
+            outcome = attest_image(client, signer, target, body, options, digest=target.digest)
+            print(f"Attestation pushed to: {outcome.attestation_tag}", file=sys.stderr)
+    return ExitCode.OK

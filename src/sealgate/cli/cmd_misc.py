@@ -1,0 +1,153 @@
+"""``triangulate``, ``tree``, ``download``, ``copy`` and ``sbom``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from sealgate.cli.common import add_registry_flags, open_client, parse_reference, repository_override
+from sealgate.errors import ExitCode, UsageError
+from sealgate.workflows.copy import CopyOptions, copy_image
+from sealgate.workflows.inspect import download_lines, list_attached
+from sealgate.workflows.sbom import combined_document, image_sboms
+from sealgate.workflows.targets import attachment_ref, resolve_image
+
+__all__ = ["register"]
+
+_TREE_LABELS = {
+    "sig": "🔐 Signatures for an image tag",
+    "att": "💾 Attestations for an image tag",
+    "sbom": "📦 SBOMs for an image tag",
+}
+
+
+def register(sub: Any) -> None:
+    tri = sub.add_parser("triangulate", help="print where an image's signatures live")
+    tri.add_argument(
+        "--type", choices=["signature", "attestation", "sbom", "digest"], default="signature"
+    )
+    add_registry_flags(tri)
+    tri.add_argument("image", metavar="IMAGE")
+    tri.set_defaults(handler=_triangulate)
+
+    tree = sub.add_parser("tree", help="show what is attached to an image")
+    add_registry_flags(tree)
+    tree.add_argument("image", metavar="IMAGE")
+    tree.set_defaults(handler=_tree)
+
+    download = sub.add_parser("download", help="print attached signatures/attestations/SBOMs")
+    download.add_argument("kind", choices=["signature", "attestation", "sbom"])
+    add_registry_flags(download)
+    download.add_argument("image", metavar="IMAGE")
+    download.set_defaults(handler=_download)
+
+    copy = sub.add_parser(
+        "copy",
+        help="copy an image and its signatures, attestations and SBOMs",
+        description="Copy SRC (all platforms) and its .sig/.att/.sbom tags to DST. Credentials "
+        "are looked up per registry (docker config, REGISTRY_AUTH_FILE), so source and "
+        "destination may use different ones. Idempotent: what is already there is skipped.",
+    )
+    copy.add_argument("--only", default="", help="comma list of sig,att,sbom: only those")
+    copy.add_argument("-f", "--force", action="store_true", help="overwrite different content")
+    add_registry_flags(copy)
+    copy.add_argument("source", metavar="SRC")
+    copy.add_argument("destination", metavar="DST")
+    copy.set_defaults(handler=_copy)
+
+    sbom = sub.add_parser(
+        "sbom",
+        help="generate a CycloneDX SBOM from an image's layers",
+        description="Stream the image's layers (never extracting them) and catalog dpkg, apk, "
+        "rpm, Python, npm, Go and Java packages. A multi-platform image gives one SBOM per "
+        "platform, printed as a JSON array unless --platform picks one.",
+    )
+    sbom.add_argument("--output-file", type=Path, help="write here instead of stdout")
+    sbom.add_argument(
+        "--format", choices=["cyclonedx-json", "spdx-json"], default="cyclonedx-json"
+    )
+    sbom.add_argument("--spec-version", choices=["1.6", "1.5"], default="1.6")
+    sbom.add_argument("--platform", help="os/arch[/variant] of a multi-platform image")
+    add_registry_flags(sbom)
+    sbom.add_argument("image", metavar="IMAGE")
+    sbom.set_defaults(handler=_sbom)
+
+
+def _triangulate(args: argparse.Namespace) -> int:
+    ref = parse_reference(args.image)
+    with open_client(args) as client:
+        image = resolve_image(client, ref).ref
+    if args.type == "digest":
+        print(f"{image.name}@{image.digest}")
+        return ExitCode.OK
+    suffix = {"signature": "sig", "attestation": "att", "sbom": "sbom"}[args.type]
+    tag = attachment_ref(image, suffix, repository=repository_override())
+    print(f"{tag.name}:{tag.tag}")
+    return ExitCode.OK
+
+
+def _tree(args: argparse.Namespace) -> int:
+    ref = parse_reference(args.image)
+    with open_client(args) as client:
+        attached = list_attached(client, ref, repository=repository_override())
+    print(f"📦 Supply Chain Security Related artifacts for an image: {attached.image}")
+    if not attached.tags and not attached.referrers:
+        print(f"No Supply Chain Security Related Artifacts found for image {ref}")
+    for suffix, (tag, digests) in attached.tags.items():
+        print(f"└── {_TREE_LABELS[suffix]}: {tag.name}:{tag.tag}")
+        for index, digest in enumerate(digests):
+            branch = "└──" if index == len(digests) - 1 else "├──"
+            print(f"   {branch} 🍒 {digest}")
+    for referrer in attached.referrers:
+        kind = referrer.artifact_type or referrer.media_type
+        print(f"└── 🔗 {kind} artifacts via OCI referrer: {attached.image.name}@{referrer.digest}")
+    return ExitCode.OK
+
+
+def _download(args: argparse.Namespace) -> int:
+    ref = parse_reference(args.image)
+    with open_client(args) as client:
+        lines = download_lines(client, ref, args.kind, repository=repository_override())
+    for line in lines:
+        sys.stdout.buffer.write(line.rstrip(b"\n") + b"\n")
+    return ExitCode.OK
+
+
+def _copy(args: argparse.Namespace) -> int:
+    src, dst = parse_reference(args.source), parse_reference(args.destination)
+    only = frozenset(part.strip() for part in args.only.split(",") if part.strip())
+    with open_client(args) as client:
+        report = copy_image(client, client, src, dst, CopyOptions(only=only, force=args.force))
+    for item in report.attachments_copied:
+        print(f"Copied attachment {item}", file=sys.stderr)
+    for item in report.manifests_copied:
+        print(f"Copied {item}", file=sys.stderr)
+    if report.manifests_skipped:
+        print(f"Already present: {len(report.manifests_skipped)} manifest(s)", file=sys.stderr)
+    return ExitCode.OK
+
+
+def _sbom(args: argparse.Namespace) -> int:
+    ref = parse_reference(args.image)
+    if args.format == "spdx-json" and args.spec_version != "1.6":
+        raise UsageError("--spec-version applies to CycloneDX output")
+    with open_client(args) as client:
+        sboms = image_sboms(
+            client,
+            ref,
+            spec_version=args.spec_version,
+            output_format=args.format,
+            platform=args.platform,
+        )
+    for warning in (w for s in sboms for w in s.result.warnings):
+        print(f"WARNING: {warning}", file=sys.stderr)
+    document = combined_document(sboms)
+    if args.output_file:
+        args.output_file.write_bytes(document)
+        total = sum(s.result.components for s in sboms)
+        print(f"Wrote {args.output_file} ({total} components)", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(document.rstrip(b"\n") + b"\n")
+    return ExitCode.OK

@@ -1,0 +1,147 @@
+"""Flags and environment shared by every command that talks to a registry or reads keys.
+
+This is the only layer that reads sealgate's and cosign's environment variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from sealgate.config import ClientConfig, MiB
+from sealgate.errors import UsageError
+from sealgate.oci import Reference, RegistryClient
+
+__all__ = [
+    "add_registry_flags",
+    "client_config_from_args",
+    "open_client",
+    "parse_annotations",
+    "parse_reference",
+    "repository_override",
+    "truthy",
+]
+
+
+def truthy(value: str | None) -> bool:
+    """Go's strconv.ParseBool truthiness, which cosign uses for its boolean env vars."""
+    return (value or "").strip().lower() in {"1", "t", "true", "y", "yes", "on"}
+
+
+def add_registry_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("registry")
+    group.add_argument(
+        "--allow-insecure-registry",
+        action="store_true",
+        help="talk plain HTTP to registries (loopback demos only)",
+    )
+    group.add_argument(
+        "--insecure-registry",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="plain HTTP for this registry only (repeatable)",
+    )
+    group.add_argument(
+        "--registry-cacert", type=Path, metavar="PEM", help="extra CA bundle for registry TLS"
+    )
+    group.add_argument("--registry-username", metavar="USER")
+    group.add_argument(
+        "--registry-password",
+        metavar="PASSWORD",
+        help="prefer SEALGATE_REGISTRY_PASSWORD: flags show up in process lists",
+    )
+    group.add_argument(
+        "--timeout", type=float, default=30.0, metavar="SECONDS", help="per-request timeout"
+    )
+
+
+def _max_attachment_bytes(env: Mapping[str, str]) -> int:
+    raw = env.get("COSIGN_MAX_ATTACHMENT_SIZE", "").strip()
+    if not raw:
+        return 128 * MiB
+    units = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3}
+    units |= {"KIB": 1024, "MIB": MiB, "GIB": 1024 * MiB}
+    number = raw.rstrip("BbKkMmGgIi ")
+    unit = raw[len(number) :].strip().upper()
+    try:
+        return int(float(number) * units[unit])
+    except (ValueError, KeyError) as err:
+        raise UsageError(f"COSIGN_MAX_ATTACHMENT_SIZE {raw!r} is not a size") from err
+
+
+def client_config_from_args(
+    args: argparse.Namespace,
+    *,
+    env: Mapping[str, str] | None = None,
+    extra_insecure: tuple[str, ...] = (),
+) -> ClientConfig:
+    env = os.environ if env is None else env
+    password = args.registry_password or env.get("SEALGATE_REGISTRY_PASSWORD")
+    username = args.registry_username or env.get("SEALGATE_REGISTRY_USERNAME")
+    if bool(username) != bool(password):
+        raise UsageError("--registry-username and --registry-password go together")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    auth_file = env.get("REGISTRY_AUTH_FILE")
+    docker_config = env.get("DOCKER_CONFIG")
+    return ClientConfig(
+        insecure_registries=frozenset([*args.insecure_registry, *extra_insecure]),
+        allow_insecure=bool(args.allow_insecure_registry),
+        ca_bundle=args.registry_cacert,
+        timeout_s=args.timeout,
+        max_attachment_bytes=_max_attachment_bytes(env),
+        auth_file=Path(auth_file) if auth_file else None,
+        docker_config=Path(docker_config) / "config.json" if docker_config else None,
+        username=username or None,
+        password=password or None,
+    )
+
+
+@contextmanager
+def open_client(
+    args: argparse.Namespace, *, extra_insecure: tuple[str, ...] = ()
+) -> Iterator[RegistryClient]:
+    client = RegistryClient(client_config_from_args(args, extra_insecure=extra_insecure))
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def parse_reference(text: str) -> Reference:
+    return Reference.parse(text.strip())
+
+
+def parse_annotations(pairs: list[str] | None) -> dict[str, str]:
+    """cosign's ``-a key=value`` (repeatable, comma lists allowed, split on the first ``=``)."""
+    result: dict[str, str] = {}
+    for item in pairs or []:
+        for pair in item.split(","):
+            if not pair:
+                continue
+            key, sep, value = pair.partition("=")
+            if not sep or not key:
+                raise UsageError(f"annotation {pair!r} is not key=value")
+            result[key] = value
+    return result
+
+
+def repository_override(env: Mapping[str, str] | None = None) -> Reference | None:
+    """``COSIGN_REPOSITORY``: store and read .sig/.att/.sbom in another repository."""
+    env = os.environ if env is None else env
+    value = env.get("COSIGN_REPOSITORY", "").strip()
+    if not value:
+        return None
+    ref = Reference.parse(value)
+    if ref.digest:
+        raise UsageError("COSIGN_REPOSITORY must name a repository, not a digest")
+    return ref
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,57 @@
+"""cosign's wire constants: media types, annotation keys, payload types and tag suffixes.
+
+Kept here (not in ``sealgate.oci``) because they are cosign-specific; values are copied from
+cosign ``pkg/types/media.go``, ``pkg/types/payload.go`` and ``pkg/oci/static/signature.go``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "BUNDLE_ANNOTATION",
+    "CERTIFICATE_ANNOTATION",
+    "CHAIN_ANNOTATION",
+    "COSIGN_SIGNATURE_TYPE",
+    "DOCKER_CONFIG_MEDIA_TYPE",
+    "DOCKER_MANIFEST_MEDIA_TYPE",
+    "DSSE_LAYER_MEDIA_TYPE",
+    "INTOTO_PAYLOAD_TYPE",
+    "OCI_CONFIG_MEDIA_TYPE",
+    "OCI_MANIFEST_MEDIA_TYPE",
+    "PREDICATE_TYPE_ANNOTATION",
+    "RFC3161_ANNOTATION",
+    "SIGNATURE_ANNOTATION",
+    "SIMPLESIGNING_MEDIA_TYPE",
+    "TAG_SUFFIX_ATTESTATION",
+    "TAG_SUFFIX_SBOM",
+    "TAG_SUFFIX_SIGNATURE",
+]
+
+#: Layer media type of an image signature (simple-signing payload).
+SIMPLESIGNING_MEDIA_TYPE: Final = "application/vnd.dev.cosign.simplesigning.v1+json"
+#: Layer media type of a legacy ``.att`` attestation (DSSE envelope JSON).
+DSSE_LAYER_MEDIA_TYPE: Final = "application/vnd.dsse.envelope.v1+json"
+#: The only DSSE ``payloadType`` cosign accepts for attestations.
+INTOTO_PAYLOAD_TYPE: Final = "application/vnd.in-toto+json"
+#: ``critical.type`` of every cosign simple-signing payload.
+COSIGN_SIGNATURE_TYPE: Final = "cosign container image signature"
+
+OCI_MANIFEST_MEDIA_TYPE: Final = "application/vnd.oci.image.manifest.v1+json"
+OCI_CONFIG_MEDIA_TYPE: Final = "application/vnd.oci.image.config.v1+json"
+DOCKER_MANIFEST_MEDIA_TYPE: Final = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_CONFIG_MEDIA_TYPE: Final = "application/vnd.docker.container.image.v1+json"
+
+#: Standard base64 of the raw signature; ``""`` on attestation layers.
+SIGNATURE_ANNOTATION: Final = "dev.cosignproject.cosign/signature"
+CERTIFICATE_ANNOTATION: Final = "dev.sigstore.cosign/certificate"
+CHAIN_ANNOTATION: Final = "dev.sigstore.cosign/chain"
+#: JSON of the Rekor bundle (``SignedEntryTimestamp`` + ``Payload``).
+BUNDLE_ANNOTATION: Final = "dev.sigstore.cosign/bundle"
+RFC3161_ANNOTATION: Final = "dev.sigstore.cosign/rfc3161timestamp"
+#: Attestation layers only: the statement's predicate type URI.
+PREDICATE_TYPE_ANNOTATION: Final = "predicateType"
+
+TAG_SUFFIX_SIGNATURE: Final = "sig"
+TAG_SUFFIX_ATTESTATION: Final = "att"
+TAG_SUFFIX_SBOM: Final = "sbom"

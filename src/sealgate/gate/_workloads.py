@@ -1,0 +1,101 @@
+"""Where Kubernetes objects keep their pod specs and containers (internal and unstable).
+
+Shared by image collection (read) and the Helm post-renderer (rewrite), so both agree on
+exactly which images a rendered chart runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sealgate.gate._yaml import PathKey
+
+__all__ = ["CONTAINER_FIELDS", "Container", "containers", "is_k8s_object", "pod_specs"]
+
+#: Every container list of a PodSpec; all of them pull images.
+CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
+
+#: Kinds whose pod template is at ``spec.template.spec``. Unknown kinds are also searched
+#: there (Argo Rollouts, Knative, OpenKruise...), so this list documents rather than limits.
+TEMPLATED_KINDS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController"}
+)
+
+#: ``(path to the container mapping, the container mapping)``.
+Container = tuple[tuple[PathKey, ...], dict[str, Any]]
+
+
+def is_k8s_object(doc: object) -> bool:
+    """True for a mapping with string ``apiVersion`` and ``kind`` (a Kubernetes object)."""
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("apiVersion"), str)
+        and isinstance(doc.get("kind"), str)
+    )
+
+
+def _dig(obj: object, *keys: str) -> object:
+    for key in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def pod_specs(
+    doc: object, prefix: tuple[PathKey, ...] = ()
+) -> Iterator[tuple[tuple[PathKey, ...], dict[str, Any]]]:
+    """Yield ``(path, podSpec)`` for every pod spec in one Kubernetes object.
+
+    Handles Pod, PodTemplate, the templated workload kinds, CronJob
+    (``spec.jobTemplate.spec.template.spec``), ``List`` objects (``items``) and any unknown
+    kind with a pod spec at ``spec.template.spec``.
+
+    Args:
+        doc: One decoded YAML document.
+        prefix: Path of ``doc`` inside its document (for ``List`` items).
+
+    Yields:
+        The path of each pod spec and the pod spec mapping itself (not a copy).
+    """
+    if not isinstance(doc, dict):
+        return
+    kind = doc.get("kind")
+    items = doc.get("items")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+        for i, item in enumerate(items):
+            yield from pod_specs(item, (*prefix, "items", i))
+        return
+    paths: tuple[tuple[str, ...], ...]
+    if kind == "Pod":
+        paths = (("spec",),)
+    elif kind == "PodTemplate":
+        paths = (("template", "spec"),)
+    elif kind == "CronJob":
+        paths = (("spec", "jobTemplate", "spec", "template", "spec"),)
+    else:
+        paths = (("spec", "template", "spec"),)
+    for path in paths:
+        spec = _dig(doc, *path)
+        if isinstance(spec, dict) and any(f in spec for f in CONTAINER_FIELDS):
+            yield (*prefix, *path), spec
+
+
+def containers(doc: object) -> Iterator[Container]:
+    """Yield every container mapping (init, regular, ephemeral) of one Kubernetes object.
+
+    Args:
+        doc: One decoded YAML document.
+
+    Yields:
+        ``(path, container)``; the mapping is the live object so callers may rewrite it.
+    """
+    for path, spec in pod_specs(doc):
+        for field in CONTAINER_FIELDS:
+            entries = spec.get(field)
+            if not isinstance(entries, list):
+                continue
+            for i, entry in enumerate(entries):
+                if isinstance(entry, dict):
+                    yield (*path, field, i), entry

@@ -1,0 +1,353 @@
+"""``sealgate.yaml``: the deploy gate's configuration, validated and frozen.
+
+Loading is three steps: defensive YAML (size, alias and expansion caps, duplicate keys; see
+:mod:`sealgate.gate._yaml`), JSON Schema validation against ``gate-config.schema.json``
+(draft 2020-12, shipped in this package and copied to ``docs/``), then frozen dataclasses
+with every path made absolute relative to the configuration file. Every error is a
+:class:`~sealgate.errors.ConfigError` naming the file and, where YAML gives one, the line.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import jmespath
+import jmespath.exceptions
+import jsonschema  # type: ignore[import-untyped,unused-ignore]
+
+from sealgate.config import MiB
+from sealgate.errors import ConfigError
+from sealgate.gate._yaml import PathKey, YamlDocument, format_path, read_yaml_file
+
+__all__ = [
+    "AttestationRequirement",
+    "CacheSettings",
+    "EnvironmentConfig",
+    "GateConfig",
+    "ImageRules",
+    "Policy",
+    "Tier",
+    "config_schema",
+    "load_config",
+]
+
+Tier = Literal["dev", "test", "staging", "production"]
+_URI_SCHEMES = ("env://", "k8s://", "awskms://", "gcpkms://", "azurekms://", "hashivault://")
+_MAX_CONFIG_BYTES = MiB
+
+
+@dataclass(frozen=True)
+class AttestationRequirement:
+    """One attestation every image must carry."""
+
+    #: cosign ``--type`` name (``cyclonedx``...) or a predicate type URI.
+    type: str
+    #: Keys allowed to sign it (any-of); defaults to the environment's keys.
+    keys: tuple[str, ...]
+    #: JMESPath expressions over the in-toto statement that must all be truthy.
+    conditions: tuple[str, ...] = ()
+
+    def failed_conditions(self, statement: object) -> tuple[str, ...]:
+        """Evaluate the conditions against a decoded in-toto statement.
+
+        Args:
+            statement: The statement as JSON-decoded Python data.
+
+        Returns:
+            The conditions that were not truthy (empty when all hold).
+        """
+        failed: list[str] = []
+        for expression in self.conditions:
+            try:
+                value = jmespath.search(expression, statement)
+            except jmespath.exceptions.JMESPathError:
+                value = None  # a runtime type error is "not satisfied", never a pass
+            if not value:
+                failed.append(expression)
+        return tuple(failed)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What one environment requires of every image; handed to the verifier."""
+
+    #: Signing keys, any-of: absolute paths or key URIs (``env://VAR``...).
+    keys: tuple[str, ...]
+    #: Require Rekor bundles (SET) checked against ``rekor_keys``.
+    tlog: bool = False
+    rekor_keys: tuple[str, ...] = ()
+    attestations: tuple[AttestationRequirement, ...] = ()
+    #: Required signature annotations, sorted by key.
+    annotations: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def annotation_map(self) -> dict[str, str]:
+        """The required annotations as a dict."""
+        return dict(self.annotations)
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """Where and how long successful verdicts are cached."""
+
+    directory: Path
+    ttl_s: int = 3600
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ImageRules:
+    """How references without a registry host are treated (see the schema's descriptions)."""
+
+    default_registry: str | None = None
+    allow_docker_hub_shorthand: bool = False
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """One deploy target, with its effective policy (global defaults plus overrides)."""
+
+    name: str
+    tier: Tier
+    soft_fail: bool
+    allow_bypass: bool
+    #: ``versions`` entries as written (globs allowed), relative to ``base_dir``.
+    versions: tuple[str, ...]
+    policy: Policy
+    base_dir: Path
+    image_rules: ImageRules = ImageRules()
+    audit_log: Path | None = None
+    #: Where the environment is defined, for messages.
+    origin: str = ""
+
+    def version_files(self) -> tuple[Path, ...]:
+        """Expand ``versions`` into existing files, in order, without duplicates.
+
+        Returns:
+            Absolute paths.
+
+        Raises:
+            ConfigError: a literal path is missing or a glob matches nothing (a gate that
+                silently checks zero images would pass everything).
+        """
+        found: list[Path] = []
+        for pattern in self.versions:
+            full = self.base_dir / Path(pattern).expanduser()
+            if glob.has_magic(pattern):
+                # Path.glob refuses absolute and ".." patterns; versions files may live there.
+                matches = sorted(Path(m) for m in glob.glob(str(full), recursive=True))  # noqa: PTH207
+                matches = [m for m in matches if m.is_file()]
+                if not matches:
+                    raise ConfigError(f"{self.origin}: versions glob {pattern!r} matches no file")
+            elif full.is_file():
+                matches = [full]
+            else:
+                raise ConfigError(f"{self.origin}: versions file {pattern!r} not found")
+            found.extend(m for m in matches if m not in found)
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """A loaded ``sealgate.yaml``."""
+
+    path: Path
+    environments: Mapping[str, EnvironmentConfig]
+    concurrency: int = 16
+    cache: CacheSettings | None = None
+    insecure_registries: frozenset[str] = frozenset()
+    image_rules: ImageRules = ImageRules()
+    audit_log: Path | None = None
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        """Return the environment called ``name``.
+
+        Raises:
+            ConfigError: no such environment; the message lists the known ones.
+        """
+        try:
+            return self.environments[name]
+        except KeyError:
+            known = ", ".join(sorted(self.environments)) or "none"
+            raise ConfigError(
+                f"{self.path}: unknown environment {name!r}; known environments: {known}"
+            ) from None
+
+
+@functools.cache
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``sealgate.yaml``, as shipped in this package."""
+    text = resources.files(__package__).joinpath("gate-config.schema.json").read_text("utf-8")
+    return cast(dict[str, Any], json.loads(text))
+
+
+def _schema_errors(doc: YamlDocument) -> list[str]:
+    validator = jsonschema.Draft202012Validator(config_schema())
+    messages: list[tuple[int, str]] = []
+    for error in validator.iter_errors(doc.data):
+        path: tuple[PathKey, ...] = tuple(
+            p if isinstance(p, int) else str(p) for p in error.absolute_path
+        )
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {}))
+            for key in sorted(str(k) for k in error.instance if str(k) not in allowed):
+                line = doc.line_of((*path, key))
+                messages.append(
+                    (line, f"{doc.source}:{line}: unknown key {format_path((*path, key))!r}")
+                )
+            continue
+        line = doc.line_of(path)
+        messages.append((line, f"{doc.source}:{line}: {format_path(path)}: {error.message}"))
+    messages.sort()
+    return [m for _, m in messages]
+
+
+def _key_ref(value: str, base: Path, where: str) -> str:
+    if value.startswith(_URI_SCHEMES):
+        return value
+    if "://" in value:
+        raise ConfigError(f"{where}: unsupported key reference scheme in {value!r}")
+    return str(base / Path(value).expanduser())
+
+
+def _loopback_checked(hosts: list[str], doc: YamlDocument) -> frozenset[str]:
+    # The schema pattern already limits these to loopback; keep the check explicit here
+    # because plain HTTP to anything else would let a network attacker swap images.
+    for i, host in enumerate(hosts):
+        name = host.rsplit(":", 1)[0] if not host.startswith("[") else "[::1]"
+        if name not in {"localhost", "[::1]"} and not name.startswith("127."):
+            raise ConfigError(f"{doc.where(('insecureRegistries', i))}: {host!r} is not loopback")
+    return frozenset(hosts)
+
+
+def _attestations(
+    raw: list[dict[str, Any]],
+    keys: tuple[str, ...],
+    base: Path,
+    doc: YamlDocument,
+    at: tuple[PathKey, ...],
+) -> tuple[AttestationRequirement, ...]:
+    out: list[AttestationRequirement] = []
+    for i, item in enumerate(raw):
+        conditions = tuple(item.get("conditions", ()))
+        for j, expression in enumerate(conditions):
+            try:
+                jmespath.compile(expression)
+            except jmespath.exceptions.JMESPathError as err:
+                where = doc.where((*at, i, "conditions", j))
+                raise ConfigError(
+                    f"{where}: invalid JMESPath condition {expression!r}: {err}"
+                ) from err
+        own = tuple(_key_ref(k, base, doc.where((*at, i, "keys"))) for k in item.get("keys", ()))
+        out.append(AttestationRequirement(item["type"], own or keys, conditions))
+    return tuple(out)
+
+
+def _environment(
+    name: str, raw: dict[str, Any], top: dict[str, Any], doc: YamlDocument, config: GateConfig
+) -> EnvironmentConfig:
+    base = config.path.parent
+    at: tuple[PathKey, ...] = ("environments", name)
+    origin = doc.where(at)
+    keys_at = (*at, "keys") if "keys" in raw else ("keys",)
+    keys = tuple(
+        _key_ref(k, base, doc.where(keys_at)) for k in raw.get("keys", top.get("keys", ()))
+    )
+    if not keys:
+        raise ConfigError(f"{origin}: environment {name!r} has no keys (set keys globally or here)")
+    att_at = (*at, "attestations") if "attestations" in raw else ("attestations",)
+    attestations = _attestations(
+        raw.get("attestations", top.get("attestations", [])), keys, base, doc, att_at
+    )
+    annotations = raw.get("annotations", top.get("annotations", {}))
+    policy = Policy(
+        keys=keys,
+        tlog=bool(top.get("tlog", False)),
+        rekor_keys=tuple(
+            _key_ref(k, base, doc.where(("rekorKeys",))) for k in top.get("rekorKeys", ())
+        ),
+        attestations=attestations,
+        annotations=tuple(sorted((str(k), str(v)) for k, v in annotations.items())),
+    )
+    versions = raw["versions"]
+    return EnvironmentConfig(
+        name=name,
+        tier=raw.get("tier", "production"),
+        soft_fail=bool(raw.get("softFail", False)),
+        allow_bypass=bool(raw.get("allowBypass", True)),
+        versions=(versions,) if isinstance(versions, str) else tuple(versions),
+        policy=policy,
+        base_dir=base,
+        image_rules=config.image_rules,
+        audit_log=config.audit_log,
+        origin=origin,
+    )
+
+
+def load_config(path: Path | str) -> GateConfig:
+    """Load and validate ``sealgate.yaml``.
+
+    Args:
+        path: The configuration file; relative paths inside it are relative to its directory.
+
+    Returns:
+        The frozen configuration.
+
+    Raises:
+        ConfigError: unreadable, larger than 1 MiB, not YAML, a YAML bomb, schema violations
+            (all of them, with lines), invalid JMESPath, non-loopback insecure registries.
+    """
+    path = Path(path)
+    documents = read_yaml_file(path, max_bytes=_MAX_CONFIG_BYTES, max_aliases=20, max_nodes=100_000)
+    if len(documents) != 1:
+        raise ConfigError(f"{path}: expected exactly one YAML document, found {len(documents)}")
+    doc = documents[0]
+    if not isinstance(doc.data, dict):
+        raise ConfigError(f"{path}:1: the configuration must be a mapping")
+    errors = _schema_errors(doc)
+    if errors:
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        raise ConfigError("; ".join(errors[:5]) + more)
+    top: dict[str, Any] = doc.data
+    base = path.parent
+    if "defaultRegistry" in top and top.get("allowDockerHubShorthand"):
+        raise ConfigError(
+            f"{doc.where(('defaultRegistry',))}: defaultRegistry and allowDockerHubShorthand "
+            "are mutually exclusive"
+        )
+    cache_raw = top.get("cache")
+    cache = None
+    if cache_raw is not None and cache_raw.get("enabled", True):
+        directory = base / Path(cache_raw.get("dir", ".sealgate-cache")).expanduser()
+        cache = CacheSettings(directory, int(cache_raw.get("ttl", 3600)))
+    config = GateConfig(
+        path=path,
+        environments={},
+        concurrency=int(top.get("concurrency", 16)),
+        cache=cache,
+        insecure_registries=_loopback_checked(list(top.get("insecureRegistries", [])), doc),
+        image_rules=ImageRules(
+            top.get("defaultRegistry"), bool(top.get("allowDockerHubShorthand", False))
+        ),
+        audit_log=base / Path(top.get("auditLog", "sealgate-audit.jsonl")).expanduser(),
+    )
+    environments = {
+        str(name): _environment(str(name), raw, top, doc, config)
+        for name, raw in top["environments"].items()
+    }
+    return GateConfig(
+        path=path,
+        environments=environments,
+        concurrency=config.concurrency,
+        cache=config.cache,
+        insecure_registries=config.insecure_registries,
+        image_rules=config.image_rules,
+        audit_log=config.audit_log,
+    )

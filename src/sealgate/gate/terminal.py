@@ -1,0 +1,113 @@
+"""Human output for the gate: a rich table, the bypass banner, and a progress bar on a TTY.
+
+User-controlled text (references, messages, file names) is always passed to rich as
+:class:`rich.text.Text`, never as markup, so ``[bold]`` in a tag cannot restyle the output.
+The CLI owns the console (``Console(stderr=True)`` keeps stdout for ``--output json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from sealgate.gate.bypass import bypass_banner
+from sealgate.gate.model import GateReport, ImageResult
+from sealgate.gate.runner import ProgressCallback
+
+__all__ = ["progress_display", "render_table"]
+
+_STYLE = {"verified": "green", "failed": "red", "skipped": "yellow"}
+_DECISION_STYLE = {
+    "verified": "bold green",
+    "soft-fail": "bold yellow",
+    "blocked": "bold red",
+    "bypassed": "bold white on red",
+    "bypass-forbidden": "bold red",
+}
+
+
+def _noop(done: int, total: int, result: ImageResult) -> None:
+    del done, total, result
+
+
+@contextmanager
+def progress_display(
+    console: Console, *, total: int | None = None, description: str = "verifying images"
+) -> Iterator[ProgressCallback]:
+    """Yield a progress callback for :func:`~sealgate.gate.runner.run_gate`.
+
+    On a terminal it drives a transient rich progress bar; elsewhere (CI logs, pipes) it
+    does nothing, so logs stay clean.
+
+    Args:
+        console: Where to draw (usually stderr).
+        total: Expected image count, if known before the run.
+        description: Label shown before the bar.
+
+    Yields:
+        ``progress(done, total, result)``.
+    """
+    if not console.is_terminal:
+        yield _noop
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=total)
+
+        def update(done: int, count: int, result: ImageResult) -> None:
+            del result
+            progress.update(task, completed=done, total=count)
+
+        yield update
+
+
+def render_table(report: GateReport, console: Console) -> None:
+    """Print the per-image table, warnings, banner and the decision line."""
+    banner = bypass_banner(report.bypass) if report.bypass is not None else None
+    if banner is not None:
+        console.print(Panel(Text(banner), title="sealgate", style="bold white on red"))
+    table = Table(title=Text(f"sealgate gate: {report.environment} ({report.tier})"), expand=False)
+    for column in ("Image", "Digest", "Verdict", "Reason", "Source"):
+        table.add_column(column, overflow="fold")
+    for result in report.results:
+        verdict = result.verdict
+        digest = verdict.digest or result.image.ref.digest or ""
+        label = verdict.status + (" (cached)" if verdict.cached else "")
+        detail = "" if verdict.ok else f"{verdict.reason}: {verdict.message}"
+        source = result.image.source
+        table.add_row(
+            Text(result.image.text),
+            Text(digest[:19]),
+            Text(label, style=_STYLE[verdict.status]),
+            Text(detail),
+            Text(f"{source.file}:{source.line}" if source else ""),
+        )
+    console.print(table)
+    for warning in report.warnings:
+        if warning == banner:
+            continue
+        console.print(Text("warning: ", style="yellow") + Text(warning))
+    console.print(
+        Text(f"{report.decision}: ", style=_DECISION_STYLE[report.decision])
+        + Text(f"{report.message} (exit {report.exit_code})")
+    )

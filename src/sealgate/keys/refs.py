@@ -1,0 +1,114 @@
+"""Key references as ``--key`` takes them: a file path or ``env://VAR``.
+
+cosign also resolves ``k8s://``, ``gitlab://``, ``http(s)://``, ``pkcs11:`` and KMS URIs;
+sealgate does not (the keys layer must not talk to the network), and says so instead
+of misreading such a reference as a file name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from sealgate.errors import KeyMaterialError, UsageError
+from sealgate.keys.crypto import load_signer_pem, load_verifier_pem
+from sealgate.keys.protocols import Signer, Verifier
+
+__all__ = ["MAX_KEY_BYTES", "load_signer", "load_verifier", "read_key_ref"]
+
+#: No key, certificate or certificate chain we accept comes close; a bigger file is
+#: a mistake (or an attack) and must not be read into memory whole.
+MAX_KEY_BYTES: Final = 1024 * 1024
+
+_ENV_PREFIX: Final = "env://"
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _read_env(name: str) -> bytes:
+    if not _ENV_NAME.match(name):
+        raise UsageError(f"invalid environment variable name in key reference env://{name[:64]}")
+    value = os.environ.get(name)
+    if value is None:
+        raise KeyMaterialError(f"env var ${name} not found")
+    data = os.fsencode(value)
+    if len(data) > MAX_KEY_BYTES:
+        raise KeyMaterialError(f"env var ${name} is larger than {MAX_KEY_BYTES} bytes")
+    return data
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        with Path(path).open("rb") as handle:
+            # Read one byte past the cap so an oversized file is detected, not truncated.
+            data = handle.read(MAX_KEY_BYTES + 1)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise KeyMaterialError(f"cannot read key file {path}: {reason}") from None
+    if len(data) > MAX_KEY_BYTES:
+        raise KeyMaterialError(f"key file {path} is larger than {MAX_KEY_BYTES} bytes")
+    return data
+
+
+def read_key_ref(ref: str) -> bytes:
+    """Return the bytes a key reference points at.
+
+    Args:
+        ref: A file path, or ``env://VAR`` to take the key text from variable ``VAR``.
+
+    Returns:
+        The raw contents (at most :data:`MAX_KEY_BYTES`).
+
+    Raises:
+        KeyMaterialError: The file is missing, unreadable or too large, or the variable
+            is unset.
+        UsageError: Empty reference, or a scheme sealgate does not resolve (KMS,
+            ``k8s://``, ``http(s)://``, ``pkcs11:``...).
+    """
+    if not ref:
+        raise UsageError("empty key reference")
+    if ref.startswith(_ENV_PREFIX):
+        return _read_env(ref[len(_ENV_PREFIX) :])
+    scheme = _SCHEME.match(ref)
+    if scheme is not None or ref.startswith("pkcs11:"):
+        name = scheme.group(1) if scheme is not None else "pkcs11"
+        raise UsageError(
+            f"key reference scheme {name!r} is not supported (use a file path or env://VAR)"
+        )
+    return _read_file(ref)
+
+
+def load_signer(ref: str, password: Callable[[], bytes]) -> Signer:
+    """Load a private key from a reference.
+
+    Args:
+        ref: See :func:`read_key_ref`.
+        password: Called only if the key is encrypted.
+
+    Returns:
+        The signer.
+
+    Raises:
+        KeyMaterialError: Unreadable reference, unsupported key, or wrong password.
+        UsageError: Unsupported reference scheme.
+    """
+    return load_signer_pem(read_key_ref(ref), password)
+
+
+def load_verifier(ref: str) -> Verifier:
+    """Load a public key (or a certificate's key) from a reference.
+
+    Args:
+        ref: See :func:`read_key_ref`.
+
+    Returns:
+        The verifier.
+
+    Raises:
+        KeyMaterialError: Unreadable reference or unsupported key.
+        UsageError: Unsupported reference scheme.
+    """
+    return load_verifier_pem(read_key_ref(ref))

@@ -1,0 +1,156 @@
+"""CycloneDX JSON output (1.6, or 1.5 on request), built with cyclonedx-python-lib.
+
+The image is ``metadata.component`` (type ``container``, version = manifest digest) and
+depends on every package; sealgate is the tool. Each package carries its provenance as
+properties: ``sealgate:layer`` (layer digest), ``sealgate:path`` (metadata file) and
+``sealgate:cataloger``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+from cyclonedx.model import Property
+from cyclonedx.model.bom import Bom
+from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
+from cyclonedx.output.json import JsonV1Dot5, JsonV1Dot6
+from packageurl import PackageURL
+
+from sealgate import __version__
+from sealgate.errors import UsageError
+from sealgate.sbom.model import OsInfo, Package
+
+try:  # cyclonedx-python-lib >= 11.x moved the factory; the old path still works, deprecated
+    from cyclonedx.contrib.license.factories import LicenseFactory
+except ImportError:  # pragma: no cover - older library
+    from cyclonedx.factory.license import LicenseFactory
+
+__all__ = ["CYCLONEDX_MEDIA_TYPE", "purl_for", "render_cyclonedx"]
+
+CYCLONEDX_MEDIA_TYPE = "application/vnd.cyclonedx+json"
+_OUTPUTTERS: dict[str, Any] = {"1.6": JsonV1Dot6, "1.5": JsonV1Dot5}
+_KINDS = {"library": ComponentType.LIBRARY, "application": ComponentType.APPLICATION}
+
+
+def purl_for(pkg: Package) -> PackageURL:
+    """Build the package URL of a package.
+
+    Args:
+        pkg: The package.
+
+    Returns:
+        e.g. ``pkg:deb/debian/libc6@2.36-9?arch=amd64&distro=debian-12`` or
+        ``pkg:npm/%40scope/name@1.0.0``.
+    """
+    return PackageURL(
+        type=pkg.ecosystem,
+        namespace=pkg.namespace or None,
+        name=pkg.name,
+        version=pkg.version or None,
+        qualifiers=dict(sorted(pkg.qualifiers.items())) or None,
+    )
+
+
+def _licenses(values: Iterable[str], factory: Any) -> list[Any]:
+    made = [factory.make_from_string(value) for value in values if value.strip()]
+    if len(made) > 1:
+        # The schema allows one expression or a list of licenses, never a mix.
+        made = [
+            DisjunctiveLicense(name=lic.value) if isinstance(lic, LicenseExpression) else lic
+            for lic in made
+        ]
+    return made
+
+
+def _display_name(pkg: Package) -> tuple[str | None, str]:
+    if pkg.ecosystem in ("maven", "npm"):
+        return pkg.namespace, pkg.name
+    if pkg.ecosystem == "golang" and pkg.namespace:
+        return None, f"{pkg.namespace}/{pkg.name}"
+    return None, pkg.name
+
+
+def render_cyclonedx(
+    packages: list[Package],
+    *,
+    image_name: str,
+    image_digest: str,
+    os_info: OsInfo | None,
+    spec_version: str,
+    platform: str | None,
+) -> tuple[bytes, int]:
+    """Serialise packages as a CycloneDX JSON document.
+
+    Args:
+        packages: Packages in output order.
+        image_name: The image reference (name) the SBOM describes.
+        image_digest: The image manifest digest.
+        os_info: The distribution, emitted as an ``operating-system`` component.
+        spec_version: ``"1.6"`` or ``"1.5"``.
+        platform: ``os/arch[/variant]`` recorded as the ``sealgate:platform`` property.
+
+    Returns:
+        The JSON bytes and the number of components written.
+
+    Raises:
+        UsageError: An unsupported CycloneDX spec version.
+    """
+    outputter = _OUTPUTTERS.get(spec_version)
+    if outputter is None:
+        raise UsageError(f"unsupported CycloneDX spec version {spec_version!r} (use 1.5 or 1.6)")
+    factory = LicenseFactory()
+    bom = Bom()
+    image = Component(
+        type=ComponentType.CONTAINER,
+        name=image_name,
+        version=image_digest,
+        bom_ref=f"image:{image_name}@{image_digest}",
+    )
+    bom.metadata.component = image
+    bom.metadata.tools.components.add(
+        Component(type=ComponentType.APPLICATION, name="sealgate", version=__version__)
+    )
+    if platform:
+        bom.metadata.properties.add(Property(name="sealgate:platform", value=platform))
+    components: list[Component] = []
+    if os_info is not None:
+        components.append(
+            Component(
+                type=ComponentType.OPERATING_SYSTEM,
+                name=os_info.id,
+                version=os_info.version_id or None,
+                description=os_info.pretty_name or None,
+                bom_ref=f"os:{os_info.id}@{os_info.version_id}",
+            )
+        )
+    seen: dict[str, int] = {}
+    for pkg in packages:
+        purl = purl_for(pkg)
+        ref = purl.to_string()
+        seen[ref] = seen.get(ref, 0) + 1
+        group, name = _display_name(pkg)
+        components.append(
+            Component(
+                type=_KINDS[pkg.kind],
+                name=name,
+                group=group,
+                version=pkg.version,
+                purl=purl,
+                bom_ref=ref if seen[ref] == 1 else f"{ref}#{seen[ref]}",
+                licenses=_licenses(pkg.licenses, factory),
+                properties=[
+                    Property(name="sealgate:cataloger", value=pkg.cataloger),
+                    Property(name="sealgate:layer", value=pkg.layer),
+                    Property(name="sealgate:path", value=pkg.path),
+                ],
+            )
+        )
+    bom.components.update(components)
+    bom.register_dependency(image, components)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the library warns about optional, absent fields
+        text = outputter(bom).output_as_string(indent=None)
+    return text.encode("utf-8"), len(components)

@@ -1,0 +1,60 @@
+"""Read and write cosign attachment manifests (``.sig``, ``.att``, ``.sbom``) in a registry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sealgate.formats.cosign_manifest import (
+    SignatureLayer,
+    build_attachment_manifest,
+    parse_attachment_manifest,
+)
+from sealgate.formats.cosign_types import DOCKER_MANIFEST_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE
+from sealgate.oci import Reference, RegistryClient
+
+__all__ = ["fetch_attachment_layers", "write_attachment"]
+
+
+def fetch_attachment_layers(client: RegistryClient, tag_ref: Reference) -> list[SignatureLayer]:
+    """All layers of the attachment at ``tag_ref`` with their blobs; [] when the tag is absent.
+
+    Every size is capped by the client's limits (manifest size, layer count, attachment size)
+    and every blob is checked against its digest before it is returned.
+
+    Raises:
+        CheckFailed: the registry could not be read, or the manifest or a blob is malformed,
+            too large, or does not match its digest.
+    """
+    manifest = client.get_manifest_or_none(tag_ref)
+    if manifest is None:
+        return []
+    limits = client.config
+    descriptors = parse_attachment_manifest(manifest.data, max_layers=limits.max_signature_layers)
+    layers = []
+    for descriptor in descriptors:
+        blob = client.get_blob(tag_ref, descriptor.digest, max_bytes=limits.max_attachment_bytes)
+        layers.append(SignatureLayer.from_descriptor(descriptor, blob))
+    return layers
+
+
+def write_attachment(
+    client: RegistryClient,
+    tag_ref: Reference,
+    layers: Sequence[SignatureLayer],
+    *,
+    docker_media_types: bool = False,
+) -> str:
+    """Push blobs, config and manifest of an attachment to ``tag_ref``; return its digest.
+
+    Blobs go first so the registry never holds a manifest that points at missing content.
+    Existing blobs are not uploaded again.
+
+    Raises:
+        CheckFailed: the registry refused or could not be reached.
+    """
+    manifest, config = build_attachment_manifest(layers, docker_media_types=docker_media_types)
+    client.put_blob(tag_ref, config)
+    for layer in layers:
+        client.put_blob(tag_ref, layer.payload)
+    media_type = DOCKER_MANIFEST_MEDIA_TYPE if docker_media_types else OCI_MANIFEST_MEDIA_TYPE
+    return client.put_manifest(tag_ref, manifest, media_type)

@@ -1,0 +1,156 @@
+"""``copy``: an image (every platform) and its ``.sig``/``.att``/``.sbom`` to another repository.
+
+Signatures stay valid after a copy because cosign ignores ``docker-reference`` (SPEC §5.2) and
+the copied manifests are byte-identical, so every digest is unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sealgate.errors import MalformedData, UsageError
+from sealgate.oci import (
+    INDEX_TYPES,
+    Descriptor,
+    FetchedManifest,
+    Reference,
+    RegistryClient,
+    parse_index,
+)
+from sealgate.workflows.targets import ATTACHMENT_SUFFIXES, attachment_ref
+
+__all__ = ["CopyOptions", "CopyReport", "copy_image"]
+
+logger = logging.getLogger(__name__)
+
+_MAX_INDEX_DEPTH = 4
+#: Layers are buffered for the upload; the registry client caps what it reads to this.
+MAX_COPY_BLOB_BYTES = 2 * 1024**3
+
+
+@dataclass(frozen=True)
+class CopyOptions:
+    #: Attachment kinds to copy; ``only`` set = those without the image (cosign ``--only``).
+    only: frozenset[str] = frozenset()
+    force: bool = False
+    platform: str | None = None
+
+
+@dataclass
+class CopyReport:
+    manifests_copied: list[str] = field(default_factory=list)
+    manifests_skipped: list[str] = field(default_factory=list)
+    attachments_copied: list[str] = field(default_factory=list)
+    blobs_copied: int = 0
+
+
+class _Copier:
+    def __init__(self, src_client: RegistryClient, dst_client: RegistryClient, force: bool):
+        self.src_client, self.dst_client, self.force = src_client, dst_client, force
+        self.report = CopyReport()
+
+    def _copy_blob(self, src: Reference, dst: Reference, descriptor: Descriptor) -> None:
+        if self.dst_client.blob_exists(dst, descriptor.digest):
+            return
+        if descriptor.size > MAX_COPY_BLOB_BYTES:
+            raise MalformedData(f"blob {descriptor.digest} is larger than the copy limit")
+        data = self.src_client.get_blob(src, descriptor.digest, max_bytes=descriptor.size)
+        mount = src if self.src_client is self.dst_client else None
+        self.dst_client.put_blob(dst, data, mount_from=mount)
+        self.report.blobs_copied += 1
+
+    def _blobs_of(self, manifest: FetchedManifest) -> Iterable[Descriptor]:
+        document = manifest.json()
+        config = document.get("config")
+        if config is not None:
+            yield Descriptor.from_dict(config)
+        layers = document.get("layers") or []
+        if not isinstance(layers, list):
+            raise MalformedData(f"manifest {manifest.digest} has a malformed layers list")
+        for layer in layers:
+            yield Descriptor.from_dict(layer)
+
+    def copy_manifest(
+        self, src: Reference, dst: Reference, manifest: FetchedManifest, depth: int = 0
+    ) -> None:
+        """Copy ``manifest`` (children and blobs first) to ``dst`` (a tag or a digest)."""
+        existing = self.dst_client.get_manifest_or_none(dst)
+        if existing is not None and existing.digest == manifest.digest:
+            self.report.manifests_skipped.append(str(dst))
+            return
+        if existing is not None and not self.force and dst.tag is not None:
+            raise UsageError(f'image "{dst}" already exists. Use -f to overwrite')
+        if manifest.media_type in INDEX_TYPES:
+            if depth >= _MAX_INDEX_DEPTH:
+                raise MalformedData(f"{src} nests indexes deeper than {_MAX_INDEX_DEPTH}")
+            for child in parse_index(manifest):
+                child_src = src.with_digest(child.digest)
+                child_dst = Reference(dst.registry, dst.repository, digest=child.digest,
+                                      layout=dst.layout)
+                child_manifest = self.src_client.get_manifest(child_src)
+                self.copy_manifest(child_src, child_dst, child_manifest, depth + 1)
+        else:
+            for blob in self._blobs_of(manifest):
+                self._copy_blob(src, dst, blob)
+        self.dst_client.put_manifest(dst, manifest.data, manifest.media_type)
+        self.report.manifests_copied.append(str(dst))
+
+    def copy_attachments(
+        self, src_image: Reference, dst_repo: Reference, kinds: Iterable[str]
+    ) -> None:
+        for suffix in kinds:
+            src_tag = attachment_ref(src_image, suffix)
+            manifest = self.src_client.get_manifest_or_none(src_tag)
+            if manifest is None:
+                continue  # cosign: a missing attachment is silently skipped
+            dst_tag = Reference(dst_repo.registry, dst_repo.repository, tag=src_tag.tag,
+                                layout=dst_repo.layout)
+            self.copy_manifest(src_tag, dst_tag, manifest)
+            self.report.attachments_copied.append(str(dst_tag))
+
+
+def _entities(
+    client: RegistryClient, image: Reference, manifest: FetchedManifest, depth: int = 0
+) -> list[Reference]:
+    """The image and, for an index, every manifest below it: each may carry attachments."""
+    found = [image]
+    if manifest.media_type in INDEX_TYPES and depth < _MAX_INDEX_DEPTH:
+        for child in parse_index(manifest):
+            child_ref = image.with_digest(child.digest)
+            found += _entities(client, child_ref, client.get_manifest(child_ref), depth + 1)
+    return found
+
+
+def copy_image(
+    src_client: RegistryClient,
+    dst_client: RegistryClient,
+    src: Reference,
+    dst: Reference,
+    options: CopyOptions,
+) -> CopyReport:
+    """cosign ``copy SRC DST [--only sig,att,sbom] [-f]``: idempotent, skips what is there.
+
+    Raises:
+        UsageError: DST has a different image under that tag and ``force`` is not set, or
+            DST pins a digest other than SRC's.
+        ImageNotFound: SRC does not exist.
+        CheckFailed: either registry could not be read or written.
+    """
+    unknown = options.only - set(ATTACHMENT_SUFFIXES)
+    if unknown:
+        raise UsageError(f"--only accepts sig, att, sbom; got {', '.join(sorted(unknown))}")
+    descriptor = src_client.resolve(src)
+    pinned = src.with_digest(descriptor.digest)
+    manifest = src_client.get_manifest(pinned)
+    if dst.digest and dst.digest != descriptor.digest:
+        raise UsageError(f"{dst} pins a digest other than {src}'s {descriptor.digest}")
+    copier = _Copier(src_client, dst_client, options.force)
+    kinds = sorted(options.only) if options.only else list(ATTACHMENT_SUFFIXES)
+    for entity in _entities(src_client, pinned, manifest):
+        copier.copy_attachments(entity, dst, kinds)
+    if not options.only:
+        target = dst if dst.tag or dst.digest else dst.with_tag(src.tag or "latest")
+        copier.copy_manifest(pinned, target, manifest)
+    return copier.report

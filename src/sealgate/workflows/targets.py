@@ -1,0 +1,106 @@
+"""Where things live: the image digest to sign or verify, and its attachment tags."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sealgate.errors import InputError, UsageError
+from sealgate.oci import Descriptor, Reference, RegistryClient
+
+__all__ = [
+    "ATTACHMENT_SUFFIXES",
+    "ResolvedImage",
+    "attachment_ref",
+    "read_digest_file",
+    "resolve_image",
+]
+
+ATTACHMENT_SUFFIXES = ("sig", "att", "sbom")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_MAX_DIGEST_FILE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ResolvedImage:
+    """An image pinned to a digest. ``descriptor`` is None when the registry was not asked."""
+
+    ref: Reference
+    descriptor: Descriptor | None
+
+    @property
+    def digest(self) -> str:
+        assert self.ref.digest is not None  # resolve_image always pins
+        return self.ref.digest
+
+
+def read_digest_file(path: Path) -> str:
+    """A digest from a build's metadata: plain ``sha256:...`` text or buildx metadata JSON.
+
+    Raises:
+        InputError: the file is unreadable, too large, or holds no single digest.
+    """
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_DIGEST_FILE + 1)
+    except OSError as err:
+        raise InputError(f"cannot read digest file {path}: {err.strerror}") from err
+    if len(raw) > _MAX_DIGEST_FILE:
+        raise InputError(f"digest file {path} is larger than 1 MiB")
+    text = raw.decode("utf-8", errors="replace").strip()
+    if text.startswith("{"):
+        try:
+            meta = json.loads(text)
+        except ValueError as err:
+            raise InputError(f"digest file {path} is not valid JSON") from err
+        # `docker buildx build --metadata-file` writes containerimage.digest.
+        value: object = meta.get("containerimage.digest") if isinstance(meta, dict) else None
+        if not isinstance(value, str) or not _DIGEST.fullmatch(value):
+            raise InputError(f"digest file {path} has no containerimage.digest sha256 value")
+        return value
+    found = set(_DIGEST.findall(text))
+    if len(found) != 1:
+        raise InputError(f"digest file {path} must hold exactly one sha256 digest")
+    digest: str = found.pop()
+    return digest
+
+
+def resolve_image(
+    client: RegistryClient, ref: Reference, *, digest: str | None = None
+) -> ResolvedImage:
+    """Pin ``ref`` to a digest. Tags are resolved once; the digest is what gets signed.
+
+    A digest given by the caller (``--digest-file``) or in the reference is used as is, as
+    cosign does, so signing works when the registry cannot be asked for the manifest.
+
+    Raises:
+        UsageError: the reference's digest and the given digest disagree.
+        ImageNotFound: the tag does not exist.
+        CheckFailed: the registry could not be asked.
+    """
+    if digest and ref.digest and digest != ref.digest:
+        raise UsageError(f"{ref} conflicts with the digest file's {digest}")
+    pinned = digest or ref.digest
+    if pinned:
+        return ResolvedImage(ref=ref.with_digest(pinned), descriptor=None)
+    descriptor = client.resolve(ref)
+    return ResolvedImage(ref=ref.with_digest(descriptor.digest), descriptor=descriptor)
+
+
+def attachment_ref(
+    image: Reference, suffix: str, *, repository: Reference | None = None, prefix: str = ""
+) -> Reference:
+    """cosign's tag for an attachment: ``[prefix]sha256-<hex>.<suffix>`` in the same repo.
+
+    ``repository`` is ``COSIGN_REPOSITORY``: all attachments then live in that repository.
+    """
+    if image.digest is None:
+        raise UsageError(f"{image} is not pinned to a digest")
+    algorithm, _, hexpart = image.digest.partition(":")
+    tag = f"{prefix}{algorithm}-{hexpart}" + (f".{suffix}" if suffix else "")
+    base = repository or image
+    return Reference(
+        registry=base.registry, repository=base.repository, tag=tag, layout=base.layout
+    )

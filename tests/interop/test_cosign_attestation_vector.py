@@ -1,0 +1,192 @@
+"""cosign's ``oci-attestation.sigstore.json`` (interop README §2; SPEC §2.2, §9).
+
+The DSSE PAE signature verifies with the leaf certificate's key; Rekor's ``envelopeHash`` equals
+sha256 of our cosign-v2-layout re-serialization; and the whole legacy ``.att`` pipeline accepts a
+layer rebuilt from it (SET checked with the Rekor key from ``trusted_root_pgi.json``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from sealgate.checks.attestations import (
+    NoMatchingAttestations,
+    verify_attestation_layer,
+    verify_attestation_set,
+)
+from sealgate.checks.tlog import RekorKey, TlogInvalid, TlogPolicy, verify_rekor_bundle, verify_set
+from sealgate.formats.cosign_manifest import SignatureLayer
+from sealgate.formats.cosign_types import (
+    BUNDLE_ANNOTATION,
+    CERTIFICATE_ANNOTATION,
+    DSSE_LAYER_MEDIA_TYPE,
+    PREDICATE_TYPE_ANNOTATION,
+    SIGNATURE_ANNOTATION,
+)
+from sealgate.formats.dsse import build_envelope, pae, parse_envelope
+from sealgate.formats.predicates import CUSTOM_PREDICATE_TYPE
+from sealgate.formats.rekor import RekorBundle
+from tests.interop.conftest import TestVerifier, cosign_testdata
+
+SUBJECT_DIGEST = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4"
+
+
+@pytest.fixture(scope="module")
+def vector() -> dict[str, Any]:
+    path = cosign_testdata() / "oci-attestation.sigstore.json"
+    if not path.is_file():
+        pytest.skip(f"cosign vector not found at {path}")
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def cert_pem(vector: dict[str, Any]) -> bytes:
+    der = base64.b64decode(vector["verificationMaterial"]["certificate"]["rawBytes"])
+    return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.fixture(scope="module")
+def leaf_key(cert_pem: bytes) -> TestVerifier:
+    key = x509.load_pem_x509_certificate(cert_pem).public_key()
+    return TestVerifier(
+        key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def rekor_key() -> RekorKey:
+    root = json.loads((cosign_testdata() / "trusted_root_pgi.json").read_text())
+    (tlog,) = [t for t in root["tlogs"] if t["baseUrl"] == "https://rekor.sigstore.dev"]
+    return RekorKey.from_der(base64.b64decode(tlog["publicKey"]["rawBytes"]))
+
+
+def v2_envelope(vector: dict[str, Any]) -> bytes:
+    env = vector["dsseEnvelope"]
+    return build_envelope(
+        env["payloadType"],
+        base64.b64decode(env["payload"]),
+        base64.b64decode(env["signatures"][0]["sig"]),
+    )
+
+
+def legacy_bundle(vector: dict[str, Any]) -> str:
+    """The tlog entry as a legacy ``dev.sigstore.cosign/bundle`` annotation."""
+    entry = vector["verificationMaterial"]["tlogEntries"][0]
+    return json.dumps(
+        {
+            "SignedEntryTimestamp": entry["inclusionPromise"]["signedEntryTimestamp"],
+            "Payload": {
+                "body": entry["canonicalizedBody"],
+                "integratedTime": int(entry["integratedTime"]),
+                "logIndex": int(entry["logIndex"]),
+                "logID": base64.b64decode(entry["logId"]["keyId"]).hex(),
+            },
+        }
+    )
+
+
+def test_dsse_pae_signature_verifies_with_leaf_key(
+    vector: dict[str, Any], leaf_key: TestVerifier
+) -> None:
+    envelope = parse_envelope(json.dumps(vector["dsseEnvelope"]).encode())
+    assert envelope.signatures[0].keyid == ""
+    leaf_key.verify(envelope.signatures[0].sig, pae(envelope.payload_type, envelope.payload))
+
+
+def test_envelope_hash_matches_v2_layout(vector: dict[str, Any]) -> None:
+    entry = vector["verificationMaterial"]["tlogEntries"][0]
+    body = json.loads(base64.b64decode(entry["canonicalizedBody"]))
+    assert body["kind"] == "dsse"
+    ours = v2_envelope(vector)
+    assert ours.startswith(b'{"payloadType":"application/vnd.in-toto+json","payload":"')
+    assert b'"signatures":[{"keyid":"","sig":"' in ours
+    assert body["spec"]["envelopeHash"]["value"] == hashlib.sha256(ours).hexdigest()
+    payload = base64.b64decode(vector["dsseEnvelope"]["payload"])
+    assert body["spec"]["payloadHash"]["value"] == hashlib.sha256(payload).hexdigest()
+
+
+def test_set_and_bundle_consistency(
+    vector: dict[str, Any], rekor_key: RekorKey, cert_pem: bytes
+) -> None:
+    bundle = RekorBundle.parse(legacy_bundle(vector))
+    assert verify_set(bundle, [rekor_key]) is rekor_key
+    entry = verify_rekor_bundle(
+        bundle,
+        rekor_keys=[rekor_key],
+        payload=v2_envelope(vector),
+        signature_b64="",
+        public_pem=cert_pem,
+        kind="attestation",
+    )
+    assert entry.kind == "dsse"
+    # The v3 protobuf layout (keyid omitted) does not hash to envelopeHash.
+    v3_layout = json.dumps(vector["dsseEnvelope"], separators=(",", ":")).encode()
+    with pytest.raises(TlogInvalid):
+        verify_rekor_bundle(
+            bundle,
+            rekor_keys=[rekor_key],
+            payload=v3_layout,
+            signature_b64="",
+            public_pem=cert_pem,
+        )
+
+
+def _layer(vector: dict[str, Any], cert_pem: bytes) -> SignatureLayer:
+    return SignatureLayer(
+        media_type=DSSE_LAYER_MEDIA_TYPE,
+        payload=v2_envelope(vector),
+        annotations={
+            SIGNATURE_ANNOTATION: "",
+            PREDICATE_TYPE_ANNOTATION: CUSTOM_PREDICATE_TYPE,
+            CERTIFICATE_ANNOTATION: cert_pem.decode(),
+            BUNDLE_ANNOTATION: legacy_bundle(vector),
+        },
+    )
+
+
+def test_full_attestation_pipeline(
+    vector: dict[str, Any], cert_pem: bytes, leaf_key: TestVerifier, rekor_key: RekorKey
+) -> None:
+    verified = verify_attestation_layer(
+        _layer(vector, cert_pem),
+        verifiers=[leaf_key],
+        image_digest=SUBJECT_DIGEST,
+        tlog=TlogPolicy(rekor_keys=(rekor_key,)),
+    )
+    assert verified.predicate_type == CUSTOM_PREDICATE_TYPE
+    assert verified.statement.subjects[0].name == "127.0.0.1:60943/repo"
+    assert verified.statement.predicate == {
+        "Data": '{"foo": "bar"}\n',
+        "Timestamp": "2025-02-28T19:18:11Z",
+    }
+    assert verified.bundle is not None
+    assert verified.bundle.log_index == 175508996
+
+
+def test_type_filter_on_vector(
+    vector: dict[str, Any], cert_pem: bytes, leaf_key: TestVerifier, rekor_key: RekorKey
+) -> None:
+    kwargs: dict[str, Any] = {
+        "verifiers": [leaf_key],
+        "image_digest": SUBJECT_DIGEST,
+        "tlog": TlogPolicy(rekor_keys=(rekor_key,)),
+    }
+    layers = [_layer(vector, cert_pem)]
+    assert len(verify_attestation_set(layers, **kwargs)) == 1  # default --type custom
+    with pytest.raises(NoMatchingAttestations, match=r"found: https://cosign\.sigstore\.dev"):
+        verify_attestation_set(layers, predicate_type="cyclonedx", **kwargs)
+
+
+def test_interop_dir_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SEALGATE_INTEROP_DIR", str(tmp_path))
+    assert cosign_testdata() == tmp_path / "cosign" / "pkg" / "cosign" / "testdata"

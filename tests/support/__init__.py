@@ -1,0 +1,1 @@
+"""Test support: real registry launcher, image builders, in-memory fake registry."""
