@@ -153,16 +153,17 @@ def _check_graph(root: Node, max_nodes: int) -> None:
 
 
 def _collect_lines(
-    node: Node, path: tuple[PathKey, ...], out: dict[tuple[PathKey, ...], int]
+    node: Node, path: tuple[PathKey, ...], out: dict[tuple[PathKey, ...], int], line: int
 ) -> None:
-    out.setdefault(path, node.start_mark.line + 1)
+    # A mapping value is reported at its key's line ("spec:"), not where its block starts.
+    out.setdefault(path, line)
     if isinstance(node, SequenceNode):
         for i, child in enumerate(node.value):
-            _collect_lines(child, (*path, i), out)
+            _collect_lines(child, (*path, i), out, child.start_mark.line + 1)
     elif isinstance(node, MappingNode):
         for key, value in node.value:
             if isinstance(key, ScalarNode) and key.tag != _MERGE_TAG:
-                _collect_lines(value, (*path, str(key.value)), out)
+                _collect_lines(value, (*path, str(key.value)), out, key.start_mark.line + 1)
 
 
 def parse_yaml(
@@ -203,7 +204,7 @@ def parse_yaml(
             _check_graph(node, max_nodes)
             data = loader.construct_document(node)
             lines: dict[tuple[PathKey, ...], int] = {}
-            _collect_lines(node, (), lines)
+            _collect_lines(node, (), lines, node.start_mark.line + 1)
             documents.append(YamlDocument(data, source, len(documents), lines))
     except _RefusedError as err:
         raise ConfigError(f"{source}:{err.line}: {err}") from None

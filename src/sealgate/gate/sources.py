@@ -94,6 +94,10 @@ def normalise_reference(text: str, where: str, rules: ImageRules) -> Reference:
     if text.startswith("oci:"):
         raise ConfigError(f"{where}: {text!r} is an OCI layout, not something a cluster can pull")
     if not has_registry_host(text):
+        try:
+            Reference.parse(text)  # a malformed reference is reported as such first
+        except UsageError as err:
+            raise ConfigError(f"{where}: {err}") from None
         if rules.default_registry:
             text = f"{rules.default_registry}/{text}"
         elif not rules.allow_docker_hub_shorthand:

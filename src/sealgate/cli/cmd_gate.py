@@ -1,0 +1,179 @@
+"""``gate``, ``helm-postrender`` and ``ci generate``: the deploy gate of seed 000."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from sealgate.cli.common import add_registry_flags, open_client, repository_override
+from sealgate.errors import InputError
+from sealgate.gate import (
+    CI_SYSTEMS,
+    PARTS,
+    GateReport,
+    VerdictCache,
+    collect_images,
+    environment_images,
+    evaluate_gate,
+    generate,
+    images_from_text,
+    load_config,
+    pin_map,
+    postrender,
+    progress_display,
+    render_json,
+    render_junit,
+    render_markdown,
+    render_pins,
+    render_table,
+    render_vso,
+)
+from sealgate.workflows.gate_verifier import RegistryImageVerifier
+
+__all__ = ["register"]
+
+_MAX_STDIN = 64 * 1024 * 1024
+
+
+def _gate_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", required=True, help="environment name from the config")
+    parser.add_argument(
+        "--config", type=Path, default=Path("sealgate.yaml"), help="default ./sealgate.yaml"
+    )
+    parser.add_argument("--no-cache", action="store_true", help="ignore the verdict cache")
+    parser.add_argument("--concurrency", type=int, help="images verified at once")
+    add_registry_flags(parser)
+
+
+def register(sub: Any) -> None:
+    gate = sub.add_parser(
+        "gate",
+        help="verify every image of an environment before deploy (exit 2 blocks)",
+        description="Verify every image of the environment's versions files (or of rendered "
+        "manifests with --manifests) against the config's keys and required attestations. "
+        "softFail environments print warnings and exit 0; others exit 2 on any failure. "
+        "COSIGN_VERIFY_DISABLED=true skips verification with a banner and an audit record.",
+    )
+    _gate_flags(gate)
+    gate.add_argument(
+        "--manifests", action="append", metavar="FILE", help="rendered manifests (- for stdin)"
+    )
+    gate.add_argument("--values", action="append", metavar="FILE", help="Helm values files")
+    gate.add_argument("-o", "--output", choices=["table", "json"], default="table")
+    gate.add_argument("--junit", type=Path, help="write a JUnit XML report here")
+    gate.add_argument(
+        "--markdown", type=Path, help="write a Markdown summary (default: $GITHUB_STEP_SUMMARY)"
+    )
+    gate.add_argument(
+        "--vso", action="store_true", help="Azure DevOps ##vso lines (default when TF_BUILD set)"
+    )
+    gate.add_argument("--pin-output", type=Path, help="write original -> pinned image map here")
+    gate.set_defaults(handler=_gate)
+
+    post = sub.add_parser(
+        "helm-postrender",
+        help="Helm post-renderer: pin images to verified digests, block unverified ones",
+        description="Reads rendered manifests on stdin, verifies their images like `gate`, and "
+        "writes them back with every image pinned by digest. Use: helm upgrade ... "
+        "--post-renderer sealgate --post-renderer-args helm-postrender "
+        "--post-renderer-args --env=NAME",
+    )
+    _gate_flags(post)
+    post.set_defaults(handler=_postrender)
+
+    ci = sub.add_parser("ci", help="pipeline templates")
+    ci_sub = ci.add_subparsers(dest="ci_command", required=True)
+    gen = ci_sub.add_parser("generate", help="emit sign-and-attest and verify-before-deploy YAML")
+    gen.add_argument("--system", required=True, choices=list(CI_SYSTEMS))
+    gen.add_argument("--part", choices=list(PARTS), default="pipeline")
+    gen.set_defaults(handler=_ci_generate)
+
+
+def _read_stdin() -> bytes:
+    data = sys.stdin.buffer.read(_MAX_STDIN + 1)
+    if len(data) > _MAX_STDIN:
+        raise InputError("standard input is larger than 64 MiB")
+    return data
+
+
+def _run(args: argparse.Namespace, images_override: Any = None) -> GateReport:
+    config = load_config(args.config)
+    env = config.environment(args.env)
+    if images_override is not None:
+        images = images_override(env)
+    elif args.manifests or args.values:
+        stdin = _read_stdin() if "-" in (args.manifests or []) else None
+        paths = [*(args.manifests or []), *(args.values or [])]
+        images = collect_images(paths, rules=env.image_rules, stdin=stdin)
+    else:
+        images = environment_images(env)
+    cache = None
+    if config.cache is not None and config.cache.enabled and not args.no_cache:
+        cache = VerdictCache.from_settings(config.cache)
+    console = Console(stderr=True)
+    with (
+        open_client(args, extra_insecure=tuple(config.insecure_registries)) as client,
+        progress_display(console, total=len(images)) as progress,
+    ):
+        verifier = RegistryImageVerifier(client, repository=repository_override())
+        return evaluate_gate(
+            env,
+            images,
+            verifier,
+            environ=os.environ,
+            concurrency=args.concurrency or config.concurrency,
+            cache=cache,
+            progress=progress,
+        )
+
+
+def _gate(args: argparse.Namespace) -> int:
+    report = _run(args)
+    console = Console(stderr=args.output == "json")
+    if args.output == "json":
+        sys.stdout.write(render_json(report) + "\n")
+    render_table(report, console)
+    if args.vso or os.environ.get("TF_BUILD"):
+        for line in render_vso(report):
+            print(line)
+    if args.junit:
+        args.junit.write_text(render_junit(report), encoding="utf-8")
+    summary = args.markdown or (
+        Path(os.environ["GITHUB_STEP_SUMMARY"]) if os.environ.get("GITHUB_STEP_SUMMARY") else None
+    )
+    if summary:
+        with summary.open("a", encoding="utf-8") as handle:
+            handle.write(render_markdown(report) + "\n")
+    if args.pin_output:
+        as_json = args.pin_output.suffix == ".json"
+        pins = render_pins(report, "json") if as_json else render_pins(report, "yaml")
+        args.pin_output.write_text(pins, encoding="utf-8")
+    return report.exit_code
+
+
+def _postrender(args: argparse.Namespace) -> int:
+    manifests = _read_stdin()
+    report = _run(
+        args,
+        images_override=lambda env: images_from_text(
+            manifests, source="<helm manifests>", rules=env.image_rules, fmt="manifests"
+        ),
+    )
+    # stdout belongs to Helm: every human line goes to stderr.
+    render_table(report, Console(stderr=True))
+    if not report.allowed:
+        return report.exit_code
+    config = load_config(args.config)
+    rules = config.environment(args.env).image_rules
+    sys.stdout.buffer.write(postrender(manifests, pin_map(report), rules=rules))
+    return report.exit_code
+
+
+def _ci_generate(args: argparse.Namespace) -> int:
+    sys.stdout.write(generate(args.system, part=args.part))
+    return 0

@@ -1,0 +1,178 @@
+"""VerdictCache and policy fingerprints: hit, miss, TTL, corruption, failures, atomicity."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from sealgate.gate import (
+    AttestationRequirement,
+    CacheSettings,
+    Policy,
+    Verdict,
+    VerdictCache,
+    policy_fingerprint,
+)
+from tests.unit.gate.fakes import FakeClock, digest
+
+NAME = "ghcr.io/acme/api"
+FP = "f" * 64
+
+
+def pem(ref: str) -> bytes:
+    return f"-----BEGIN PUBLIC KEY-----\n{ref}\n-----END PUBLIC KEY-----\n".encode()
+
+
+@pytest.fixture
+def cache(tmp_path: Path, clock: FakeClock) -> VerdictCache:
+    return VerdictCache(tmp_path / "cache", ttl_s=600, clock=clock)
+
+
+def test_miss_put_hit(cache: VerdictCache) -> None:
+    assert cache.get(NAME, digest(1), FP) is None
+    cache.put(NAME, digest(1), FP, Verdict.verified(digest(1), "signed by ci"))
+    hit = cache.get(NAME, digest(1), FP)
+    assert hit is not None and hit.ok and hit.cached
+    assert (hit.digest, hit.message) == (digest(1), "signed by ci")
+    # Every part of the key matters.
+    assert cache.get("ghcr.io/other/api", digest(1), FP) is None
+    assert cache.get(NAME, digest(2), FP) is None
+    assert cache.get(NAME, digest(1), "0" * 64) is None
+    assert cache.warnings == ()
+
+
+def test_ttl_expiry_and_shorter_configured_ttl(tmp_path: Path, cache: VerdictCache, clock: FakeClock) -> None:
+    cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
+    clock.advance(599)
+    assert cache.get(NAME, digest(1), FP) is not None
+    shorter = VerdictCache(tmp_path / "cache", ttl_s=60, clock=clock)
+    assert shorter.get(NAME, digest(1), FP) is None
+    clock.advance(2)
+    assert cache.get(NAME, digest(1), FP) is None
+
+
+def test_failures_and_mismatched_verdicts_are_never_written(cache: VerdictCache) -> None:
+    cache.put(NAME, digest(1), FP, Verdict.failed("unsigned", "none", digest(1)))
+    cache.put(NAME, digest(1), FP, Verdict.verified(digest(2)))
+    cache.put(NAME, digest(1), FP, Verdict("verified", digest(1), cached=True))
+    assert not cache.directory.exists() or list(cache.directory.iterdir()) == []
+
+
+def test_corrupt_entries_are_misses_with_a_warning(cache: VerdictCache) -> None:
+    cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
+    (entry,) = cache.directory.iterdir()
+    for garbage in (b"{not json", b'{"schema": 1}', json.dumps({"schema": 1, "name": "x"}).encode(), b"\x00" * 10):
+        entry.write_bytes(garbage)
+        assert cache.get(NAME, digest(1), FP) is None
+    assert cache.warnings and all("corrupt" in w for w in cache.warnings)
+
+
+def test_entry_under_another_key_is_refused(cache: VerdictCache) -> None:
+    cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
+    (entry,) = cache.directory.iterdir()
+    data = json.loads(entry.read_text())
+    # Someone copies a verified entry's content to claim another digest: the key check refuses it.
+    data["digest"] = digest(2)
+    entry.write_text(json.dumps(data))
+    assert cache.get(NAME, digest(1), FP) is None
+    assert "does not match its key" in cache.warnings[0]
+
+
+def test_future_dated_entry_is_a_miss(tmp_path: Path, cache: VerdictCache, clock: FakeClock) -> None:
+    future = FakeClock(clock.now)
+    future.advance(3600)
+    VerdictCache(cache.directory, ttl_s=600, clock=future).put(NAME, digest(1), FP, Verdict.verified(digest(1)))
+    assert cache.get(NAME, digest(1), FP) is None
+    assert "future" in cache.warnings[0]
+
+
+def test_atomic_write_leaves_no_temporary_files(cache: VerdictCache) -> None:
+    for n in range(5):
+        cache.put(NAME, digest(n), FP, Verdict.verified(digest(n)))
+    names = sorted(p.name for p in cache.directory.iterdir())
+    assert len(names) == 5 and not any(n.startswith(".tmp-") for n in names)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_unwritable_directory_is_a_warning(tmp_path: Path, clock: FakeClock) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    cache = VerdictCache(locked, ttl_s=60, clock=clock)
+    cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
+    assert "cannot write cache entry" in cache.warnings[0]
+
+
+def test_directory_that_is_a_file_is_a_warning(tmp_path: Path, clock: FakeClock) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cache = VerdictCache(blocker, ttl_s=60, clock=clock)
+    cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
+    assert cache.get(NAME, digest(1), FP) is None
+    assert "cannot write cache entry" in cache.warnings[0]
+
+
+def test_from_settings(tmp_path: Path) -> None:
+    assert VerdictCache.from_settings(None) is None
+    assert VerdictCache.from_settings(CacheSettings(tmp_path, ttl_s=0)) is None
+    assert VerdictCache.from_settings(CacheSettings(tmp_path, enabled=False)) is None
+    built = VerdictCache.from_settings(CacheSettings(tmp_path, ttl_s=5))
+    assert built is not None and built.ttl.total_seconds() == 5
+
+
+# --- fingerprints -----------------------------------------------------------------------------------
+
+
+def base_policy() -> Policy:
+    return Policy(
+        keys=("/k/a.pub", "/k/b.pub"),
+        attestations=(AttestationRequirement("cyclonedx", ("/k/a.pub",), ("predicate",)),),
+        annotations=(("team", "platform"),),
+    )
+
+
+def test_fingerprint_is_stable_and_order_insensitive_for_any_of_keys() -> None:
+    first = policy_fingerprint(base_policy(), pem)
+    swapped = Policy(keys=("/k/b.pub", "/k/a.pub"), attestations=base_policy().attestations, annotations=base_policy().annotations)
+    assert policy_fingerprint(swapped, pem) == first
+    # Key *content* is what counts, not its path; PEM re-wrapping does not matter.
+    moved = {"/k/a.pub": pem("/k/a.pub"), "/k/b.pub": pem("/k/b.pub").replace(b"\n", b"\r\n")}
+    assert policy_fingerprint(base_policy(), lambda ref: moved[ref]) == first
+    assert len(first) == 64
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: Policy(keys=("/k/a.pub",), attestations=p.attestations, annotations=p.annotations),
+        lambda p: Policy(keys=p.keys, attestations=(), annotations=p.annotations),
+        lambda p: Policy(keys=p.keys, attestations=p.attestations, annotations=()),
+        lambda p: Policy(keys=p.keys, tlog=True, rekor_keys=("/r.pub",), attestations=p.attestations, annotations=p.annotations),
+        lambda p: Policy(
+            keys=p.keys,
+            attestations=(AttestationRequirement("cyclonedx", ("/k/a.pub",), ("predicate.x",)),),
+            annotations=p.annotations,
+        ),
+    ],
+)
+def test_fingerprint_changes_with_policy(change: object) -> None:
+    policy = base_policy()
+    assert policy_fingerprint(change(policy), pem) != policy_fingerprint(policy, pem)  # type: ignore[operator]
+
+
+def test_fingerprint_changes_with_key_content() -> None:
+    rotated = {"/k/a.pub": pem("new key"), "/k/b.pub": pem("/k/b.pub")}
+    assert policy_fingerprint(base_policy(), lambda r: rotated[r]) != policy_fingerprint(base_policy(), pem)
+
+
+def test_fingerprint_loads_each_key_once() -> None:
+    calls: list[str] = []
+
+    def counting(ref: str) -> bytes:
+        calls.append(ref)
+        return pem(ref)
+
+    policy_fingerprint(base_policy(), counting)
+    assert sorted(calls) == ["/k/a.pub", "/k/b.pub"]
