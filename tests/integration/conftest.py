@@ -19,6 +19,8 @@ from tests.support.registry_server import RegistryServer, registry_available, st
 
 REGISTRY_USER = "sealgate"
 REGISTRY_PASSWORD = "s3cret-Passw0rd-for-tests"
+#: Password of the signing keys the CLI tests generate.
+PASSWORD = "correct horse battery staple"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -113,3 +115,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 tail = value.server.log()[-4000:]
                 report.sections.append((f"registry log {value.host}", tail))  # type: ignore[attr-defined]
     return report
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> dict[str, Path]:
+    """Two key pairs made by `sealgate generate-key-pair`."""
+    from tests.support.cli import run
+
+    made = {}
+    for name in ("first", "second"):
+        prefix = tmp_path / name
+        result = run(
+            ["generate-key-pair", "--output-key-prefix", str(prefix)],
+            {"COSIGN_PASSWORD": PASSWORD},
+        )
+        assert result.code == 0, result.err
+        made[name] = prefix.with_suffix(".key")
+        made[f"{name}.pub"] = prefix.with_suffix(".pub")
+    return made

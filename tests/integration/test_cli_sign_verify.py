@@ -11,27 +11,9 @@ import pytest
 
 from sealgate.formats.cosign_manifest import parse_attachment_manifest
 from sealgate.oci import Reference, RegistryClient
-from tests.integration.conftest import RunningRegistry
+from tests.integration.conftest import PASSWORD, RunningRegistry
 from tests.support.cli import Result, run
 from tests.support.images import build_image, build_index, push_image, push_index
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> dict[str, Path]:
-    """Two key pairs made by `sealgate generate-key-pair`."""
-    made = {}
-    for name in ("first", "second"):
-        prefix = tmp_path / name
-        result = run(
-            ["generate-key-pair", "--output-key-prefix", str(prefix)],
-            {"COSIGN_PASSWORD": PASSWORD},
-        )
-        assert result.code == 0, result.err
-        made[name] = prefix.with_suffix(".key")
-        made[f"{name}.pub"] = prefix.with_suffix(".pub")
-    return made
 
 
 def _image(client: RegistryClient, registry: RunningRegistry, repo: str, tag: str = "v1") -> str:
@@ -119,9 +101,20 @@ def test_signature_verifies_with_openssl(
     (tmp_path / "payload").write_bytes(payload)
     (tmp_path / "sig.der").write_bytes(signature)
     checked = subprocess.run(
-        ["openssl", "dgst", "-sha256", "-verify", str(keys["first.pub"]), "-signature",
-         str(tmp_path / "sig.der"), str(tmp_path / "payload")],
-        capture_output=True, text=True, check=False, timeout=30,
+        [
+            "openssl",
+            "dgst",
+            "-sha256",
+            "-verify",
+            str(keys["first.pub"]),
+            "-signature",
+            str(tmp_path / "sig.der"),
+            str(tmp_path / "payload"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
     )
     assert checked.returncode == 0, checked.stderr
     assert "Verified OK" in checked.stdout
@@ -140,7 +133,11 @@ def test_signing_twice_never_duplicates_and_second_key_appends(
     layers = parse_attachment_manifest(client.get_manifest(sig_ref).data, max_layers=10)
     assert len(layers) == 2
     # Any-of: either key alone verifies, both together verify.
-    for pubs in ([keys["first.pub"]], [keys["second.pub"]], [keys["first.pub"], keys["second.pub"]]):
+    for pubs in (
+        [keys["first.pub"]],
+        [keys["second.pub"]],
+        [keys["first.pub"], keys["second.pub"]],
+    ):
         assert verify(registry, pubs, image, home=tmp_path).code == 0
 
 
@@ -191,8 +188,12 @@ def test_annotations_are_signed_and_required(
     registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
 ) -> None:
     image = _image(client, registry, repo)
-    assert sign(registry, keys["first"], image, "-a", "env=prod", "-a", "team=core",
-                home=tmp_path).code == 0
+    assert (
+        sign(
+            registry, keys["first"], image, "-a", "env=prod", "-a", "team=core", home=tmp_path
+        ).code
+        == 0
+    )
     ok = verify(registry, [keys["first.pub"]], image, "-a", "env=prod", home=tmp_path)
     assert ok.code == 0
     assert json.loads(ok.out)[0]["optional"] == {"env": "prod", "team": "core"}
@@ -254,12 +255,18 @@ def test_missing_key_file_and_wrong_password_are_errors_without_secrets(
     registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
 ) -> None:
     image = _image(client, registry, repo)
-    missing = run(["sign", "--key", str(tmp_path / "nope.key"), "--insecure-registry",
-                   registry.host, image], {"COSIGN_PASSWORD": PASSWORD}, home=str(tmp_path))
+    missing = run(
+        ["sign", "--key", str(tmp_path / "nope.key"), "--insecure-registry", registry.host, image],
+        {"COSIGN_PASSWORD": PASSWORD},
+        home=str(tmp_path),
+    )
     assert missing.code == 65
     assert "nope.key" in missing.err
-    wrong = run(["sign", "--key", str(keys["first"]), "--insecure-registry", registry.host, image],
-                {"COSIGN_PASSWORD": "not-the-password"}, home=str(tmp_path))
+    wrong = run(
+        ["sign", "--key", str(keys["first"]), "--insecure-registry", registry.host, image],
+        {"COSIGN_PASSWORD": "not-the-password"},
+        home=str(tmp_path),
+    )
     assert wrong.code == 65
     assert "not-the-password" not in wrong.err + wrong.out
     assert "Traceback" not in wrong.err
@@ -273,8 +280,14 @@ def test_sign_by_digest_file_without_asking_registry(
     digest = client.resolve(Reference.parse(image)).digest
     metadata = tmp_path / "metadata.json"
     metadata.write_text(json.dumps({"containerimage.digest": digest, "image.name": image}))
-    result = sign(registry, keys["first"], f"{registry.host}/{repo}", "--digest-file",
-                  str(metadata), home=tmp_path)
+    result = sign(
+        registry,
+        keys["first"],
+        f"{registry.host}/{repo}",
+        "--digest-file",
+        str(metadata),
+        home=tmp_path,
+    )
     assert result.code == 0, result.err
     assert verify(registry, [keys["first.pub"]], image, home=tmp_path).code == 0
 
@@ -287,15 +300,27 @@ def test_triangulate_prints_sig_reference(
     result = run(["triangulate", "--insecure-registry", registry.host, image], home=str(tmp_path))
     assert result.code == 0
     assert result.out.strip() == f"{registry.host}/{repo}:{digest.replace(':', '-')}.sig"
-    as_digest = run(["triangulate", "--type", "digest", "--insecure-registry", registry.host,
-                     image], home=str(tmp_path))
+    as_digest = run(
+        ["triangulate", "--type", "digest", "--insecure-registry", registry.host, image],
+        home=str(tmp_path),
+    )
     assert as_digest.out.strip() == f"{registry.host}/{repo}@{digest}"
 
 
 def test_unreachable_registry_is_could_not_check(keys, tmp_path: Path) -> None:
-    result = run(["verify", "--key", str(keys["first.pub"]), "--insecure-ignore-tlog",
-                  "--allow-insecure-registry", "--timeout", "2", "127.0.0.1:9/nothing:v1"],
-                 home=str(tmp_path))
+    result = run(
+        [
+            "verify",
+            "--key",
+            str(keys["first.pub"]),
+            "--insecure-ignore-tlog",
+            "--allow-insecure-registry",
+            "--timeout",
+            "2",
+            "127.0.0.1:9/nothing:v1",
+        ],
+        home=str(tmp_path),
+    )
     assert result.code == 3, result.err
     assert "Traceback" not in result.err
 
@@ -305,7 +330,9 @@ def test_unreachable_registry_is_could_not_check(keys, tmp_path: Path) -> None:
     ["UPPER/Case:tag", "registry:5000/repo:tag:extra", "repo@sha256:short", "", "a b"],
 )
 def test_malformed_reference_is_usage_error(keys, image: str, tmp_path: Path) -> None:
-    result = run(["verify", "--key", str(keys["first.pub"]), "--insecure-ignore-tlog", image],
-                 home=str(tmp_path))
+    result = run(
+        ["verify", "--key", str(keys["first.pub"]), "--insecure-ignore-tlog", image],
+        home=str(tmp_path),
+    )
     assert result.code == 64, result.err
     assert len(result.err.strip().splitlines()) == 1

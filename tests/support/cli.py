@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from pathlib import Path
 from unittest import mock
 
 from sealgate.cli.main import main
@@ -56,7 +57,7 @@ def run(
     environ = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
     if home is not None:
         environ["HOME"] = home
-        environ["DOCKER_CONFIG"] = os.path.join(home, ".docker")
+        environ["DOCKER_CONFIG"] = str(Path(home) / ".docker")
     environ.update(env or {})
     out, err = _Stdout(), io.StringIO()
     fake_stdin = io.TextIOWrapper(io.BytesIO(stdin))

@@ -28,9 +28,7 @@ _MAX_INPUT = 256 * 1024 * 1024
 
 
 def add_scan_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--scan-report", type=Path, help="Trivy or Grype JSON report of this image"
-    )
+    parser.add_argument("--scan-report", type=Path, help="Trivy or Grype JSON report of this image")
     parser.add_argument(
         "--fail-on",
         type=str.upper,

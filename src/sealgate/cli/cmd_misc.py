@@ -7,7 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sealgate.cli.common import add_registry_flags, open_client, parse_reference, repository_override
+from sealgate.cli.common import (
+    add_registry_flags,
+    open_client,
+    parse_reference,
+    repository_override,
+)
 from sealgate.errors import ExitCode, UsageError
 from sealgate.workflows.copy import CopyOptions, copy_image
 from sealgate.workflows.inspect import download_lines, list_attached
@@ -65,9 +70,7 @@ def register(sub: Any) -> None:
         "platform, printed as a JSON array unless --platform picks one.",
     )
     sbom.add_argument("--output-file", type=Path, help="write here instead of stdout")
-    sbom.add_argument(
-        "--format", choices=["cyclonedx-json", "spdx-json"], default="cyclonedx-json"
-    )
+    sbom.add_argument("--format", choices=["cyclonedx-json", "spdx-json"], default="cyclonedx-json")
     sbom.add_argument("--spec-version", choices=["1.6", "1.5"], default="1.6")
     sbom.add_argument("--platform", help="os/arch[/variant] of a multi-platform image")
     add_registry_flags(sbom)

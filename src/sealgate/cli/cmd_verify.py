@@ -60,10 +60,10 @@ def add_trust_flags(parser: argparse.ArgumentParser) -> None:
         metavar="PEM",
         help="trusted Rekor key for SET checks (also $SIGSTORE_REKOR_PUBLIC_KEY)",
     )
+    parser.add_argument("--certificate-identity", help="keyless verification (not supported yet)")
     parser.add_argument(
-        "--certificate-identity", help="keyless verification (not supported yet)"
+        "--certificate-oidc-issuer", help="keyless verification (not supported yet)"
     )
-    parser.add_argument("--certificate-oidc-issuer", help="keyless verification (not supported yet)")
     parser.add_argument("--max-workers", type=int, default=8, help="images verified at once")
 
 
@@ -164,8 +164,10 @@ def _run_all(
 
 
 def _header(ref: Reference, checks: list[str]) -> None:
-    lines = [f"\nVerification for {ref} --", "The following checks were performed on each of "
-             "these signatures:"]
+    lines = [
+        f"\nVerification for {ref} --",
+        "The following checks were performed on each of these signatures:",
+    ]
     lines += [f"  - {check}" for check in checks]
     print("\n".join(lines), file=sys.stderr)
 
@@ -193,9 +195,7 @@ def _verify_attestation(args: argparse.Namespace) -> int:
     refs = [parse_reference(text) for text in args.images]
     policy = trust_policy_from_args(args, {})
     compile_conditions(args.condition)  # a typo is a usage error, not a failed image
-    requirement = AttestationRequirement(
-        predicate_type=args.type, conditions=tuple(args.condition)
-    )
+    requirement = AttestationRequirement(predicate_type=args.type, conditions=tuple(args.condition))
 
     def report(ref: Reference, result: Any) -> None:
         checks = ["The cosign claims were validated"]
@@ -208,6 +208,4 @@ def _verify_attestation(args: argparse.Namespace) -> int:
             envelope = json.loads(attestation.envelope_raw)
             sys.stdout.write(json.dumps(envelope, separators=(",", ":")) + "\n")
 
-    return _run_all(
-        args, refs, lambda c, r: verify_attestations(c, r, policy, requirement), report
-    )
+    return _run_all(args, refs, lambda c, r: verify_attestations(c, r, policy, requirement), report)

@@ -69,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _configure_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     # httpx logs full URLs at INFO; keep it quiet unless debugging.
     logging.getLogger("httpx").setLevel(logging.DEBUG if verbosity > 2 else logging.WARNING)
 
@@ -95,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `sealgate ... | head` closed stdout early: not our failure to report.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitCode.FAILURE
-    except Exception as err:  # noqa: BLE001 - a bug must still end as one line and exit 70
+    except Exception as err:  # a bug must still end as one line and exit 70, never an allow
         if os.environ.get("SEALGATE_DEBUG"):
             raise
         print(

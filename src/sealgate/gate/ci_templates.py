@@ -13,7 +13,9 @@ The templates rely on these CLI behaviours (kept in one place, :data:`GATE_FLAGS
 * ``sealgate triangulate --type digest IMAGE`` prints ``registry/repo@sha256:...``;
 * ``sealgate gate`` reads ``COSIGN_VERIFY_DISABLED`` from the environment (audited bypass)
   and writes ``--junit``/``--markdown``/``--pin-output`` files even when it blocks (exit 2);
-  ``--vso`` prints Azure ``##vso[task.logissue]`` lines.
+  ``--vso`` prints Azure ``##vso[task.logissue]`` lines;
+* ``sealgate helm-postrender --env NAME`` (Helm ``--post-renderer``) re-checks the rendered
+  manifests and pins every image by digest, so the tag verified is the image deployed.
 """
 
 from __future__ import annotations
@@ -182,7 +184,7 @@ stages:
               releaseName: app
               arguments: >-
                 --post-renderer sealgate --post-renderer-args helm-postrender
-                --post-renderer-args --pins=$(Agent.TempDirectory)/sealgate-pins.yaml
+                --post-renderer-args --env=${{{{ parameters.environment }}}}
 """
 
 
@@ -363,7 +365,7 @@ deploy-staging2:
   needs: [verify-staging2]
   script:
     - helm upgrade --install app deploy/chart --post-renderer sealgate
-      --post-renderer-args helm-postrender --post-renderer-args --pins=sealgate-pins.yaml
+      --post-renderer-args helm-postrender --post-renderer-args --env=staging2
 """
     )
 

@@ -221,7 +221,7 @@ def _loopback_checked(hosts: list[str], doc: YamlDocument) -> frozenset[str]:
     # The schema pattern already limits these to loopback; keep the check explicit here
     # because plain HTTP to anything else would let a network attacker swap images.
     for i, host in enumerate(hosts):
-        name = host.rsplit(":", 1)[0] if not host.startswith("[") else "[::1]"
+        name = host[: host.index("]") + 1] if host.startswith("[") else host.rsplit(":", 1)[0]
         if name not in {"localhost", "[::1]"} and not name.startswith("127."):
             raise ConfigError(f"{doc.where(('insecureRegistries', i))}: {host!r} is not loopback")
     return frozenset(hosts)

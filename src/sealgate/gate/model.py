@@ -119,7 +119,7 @@ def reason_for(error: BaseException) -> ReasonClass:
     return "internal"
 
 
-class DeployBlocked(SealgateError):  # noqa: N818 - named like the errors module's classes
+class DeployBlocked(SealgateError):
     """The deploy must not proceed (exit 2): used by the Helm post-renderer."""
 
     exit_code = ExitCode.DEPLOY_BLOCKED

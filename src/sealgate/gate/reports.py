@@ -228,8 +228,13 @@ def render_junit(report: GateReport) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
+def _printable(text: str) -> str:
+    # Terminal escapes and other control characters have no place in CI logs or summaries.
+    return "".join(ch if ch.isprintable() or ch in "\r\n" else " " for ch in text)
+
+
 def _md(value: object) -> str:
-    text = " ".join(str(value).split())
+    text = " ".join(_printable(str(value)).split())
     return html.escape(text, quote=False).replace("|", "\\|").replace("`", "\\`")
 
 
@@ -310,7 +315,7 @@ def _logissue(
         props.append(f"linenumber={line}")
     if code:
         props.append(f"code={vso_escape(code)}")
-    return f"##vso[task.logissue {';'.join(props)}]{vso_escape(message)}"
+    return f"##vso[task.logissue {';'.join(props)}]{vso_escape(_printable(message))}"
 
 
 def render_vso(report: GateReport) -> list[str]:

@@ -69,12 +69,18 @@ def has_registry_host(text: str) -> bool:
     """True when ``text`` names its registry (``ghcr.io/x``, ``localhost:5000/x``...).
 
     Uses Docker's rule: the first path component is a host if it contains ``.`` or ``:``,
-    is ``localhost``, or is an IPv6 literal.
+    is ``localhost``, is an IPv6 literal, or is not all lowercase.
     """
     first, slash, _ = text.partition("/")
     if not slash:
         return False
-    return "." in first or ":" in first or first == "localhost" or first.startswith("[")
+    return (
+        "." in first
+        or ":" in first
+        or first == "localhost"
+        or first.startswith("[")
+        or first.lower() != first
+    )
 
 
 def normalise_reference(text: str, where: str, rules: ImageRules) -> Reference:
@@ -231,7 +237,10 @@ class _Reader:
                     "verify rendered manifests instead",
                 )
             else:
-                self.values(node, path)
+                # e.g. ``images: {api: ghcr.io/x:1}``: values under an image-ish key are images.
+                for key, value in node.items():
+                    if str(key) not in _BLOCK_IGNORED:
+                        self.image_value(value, (*path, str(key)))
 
     # --- rendered manifests -----------------------------------------------------------
 

@@ -22,6 +22,7 @@ _IN_CHUNK = 256 * 1024
 _OUT_CHUNK = 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_ZSTD_PIECE = 256
 
 
 def _truncated(digest: str) -> MalformedData:
@@ -105,14 +106,12 @@ def _zstd_chunks(raw: BinaryIO, first: bytes, digest: str) -> Iterator[bytes]:
 def _zstandard_chunks(module: Any, raw: BinaryIO, first: bytes, digest: str) -> Iterator[bytes]:
     """Decompress with python-zstandard, frame by frame.
 
-    Its ``decompressobj`` has no output cap, so input is fed in 1 KiB slices: one slice expands
-    to at most 32 MiB (256 RLE blocks of 128 KiB), which bounds memory against zstd bombs. Its
-    stream readers would bound output but silently accept a truncated frame.
+    Its ``decompressobj`` has no output cap, so input is fed in 256-byte slices: one slice
+    expands to at most 8 MiB (64 RLE blocks of 128 KiB), which bounds memory against zstd
+    bombs. (Its stream readers would bound output but silently accept a truncated frame.)
     """
-    data = first
     decomp = module.ZstdDecompressor().decompressobj()
-    pending: list[bytes] = []
-    size = 0
+    data = first
     try:
         while True:
             if not data:
@@ -120,28 +119,23 @@ def _zstandard_chunks(module: Any, raw: BinaryIO, first: bytes, digest: str) -> 
                 if not data:
                     if not decomp.eof:
                         raise _truncated(digest)
-                    break
-            piece, data = data[:1024], data[1024:]
-            out = decomp.decompress(piece)
-            if out:
-                pending.append(out)
-                size += len(out)
-                if size >= _OUT_CHUNK // 4:
-                    yield b"".join(pending)
-                    pending, size = [], 0
-            if decomp.eof:
-                rest = decomp.unused_data + data
-                if rest[:4] == _ZSTD_MAGIC:
+                    return
+            view, data = memoryview(data), b""
+            for off in range(0, len(view), _ZSTD_PIECE):
+                out = decomp.decompress(view[off : off + _ZSTD_PIECE])
+                if out:
+                    yield out
+                if decomp.eof:
+                    rest = decomp.unused_data + view[off + _ZSTD_PIECE :].tobytes()
+                    if rest[:4] != _ZSTD_MAGIC:
+                        while raw.read(_IN_CHUNK):  # trailing padding after the last frame
+                            pass
+                        return
                     decomp = module.ZstdDecompressor().decompressobj()
                     data = rest
-                    continue
-                while raw.read(_IN_CHUNK):
-                    pass
-                break
+                    break
     except module.ZstdError as exc:
         raise MalformedData(f"layer {digest}: corrupt zstd stream ({exc})") from None
-    if pending:
-        yield b"".join(pending)
 
 
 def _plain_chunks(raw: BinaryIO, first: bytes) -> Iterator[bytes]:

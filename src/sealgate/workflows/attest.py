@@ -23,7 +23,7 @@ from sealgate.formats.predicates import load_predicate, resolve_predicate_type
 from sealgate.keys import Signer
 from sealgate.oci import Reference, RegistryClient
 from sealgate.workflows.attachments import fetch_attachment_layers, write_attachment
-from sealgate.workflows.targets import attachment_ref, resolve_image
+from sealgate.workflows.targets import attachment_ref, pinned_digest, resolve_image
 
 __all__ = ["AttestOptions", "AttestOutcome", "attest_image", "build_attestation_layer"]
 
@@ -53,9 +53,8 @@ def build_attestation_layer(
     predicate: object,
 ) -> SignatureLayer:
     """The ``.att`` layer cosign 2.x writes: a DSSE envelope with an empty signature annotation."""
-    assert image.digest is not None
     statement = build_statement(
-        image.name, image.digest.removeprefix("sha256:"), predicate_type_uri, predicate
+        image.name, pinned_digest(image).removeprefix("sha256:"), predicate_type_uri, predicate
     )
     signature = signer.sign(pae(INTOTO_PAYLOAD_TYPE, statement))
     envelope = build_envelope(INTOTO_PAYLOAD_TYPE, statement, signature)

@@ -87,8 +87,9 @@ class _Copier:
                 raise MalformedData(f"{src} nests indexes deeper than {_MAX_INDEX_DEPTH}")
             for child in parse_index(manifest):
                 child_src = src.with_digest(child.digest)
-                child_dst = Reference(dst.registry, dst.repository, digest=child.digest,
-                                      layout=dst.layout)
+                child_dst = Reference(
+                    dst.registry, dst.repository, digest=child.digest, layout=dst.layout
+                )
                 child_manifest = self.src_client.get_manifest(child_src)
                 self.copy_manifest(child_src, child_dst, child_manifest, depth + 1)
         else:
@@ -105,8 +106,9 @@ class _Copier:
             manifest = self.src_client.get_manifest_or_none(src_tag)
             if manifest is None:
                 continue  # cosign: a missing attachment is silently skipped
-            dst_tag = Reference(dst_repo.registry, dst_repo.repository, tag=src_tag.tag,
-                                layout=dst_repo.layout)
+            dst_tag = Reference(
+                dst_repo.registry, dst_repo.repository, tag=src_tag.tag, layout=dst_repo.layout
+            )
             self.copy_manifest(src_tag, dst_tag, manifest)
             self.report.attachments_copied.append(str(dst_tag))
 

@@ -8,6 +8,7 @@ from sealgate.checks.tlog import RekorKey, TlogPolicy
 from sealgate.gate import Policy, Verdict
 from sealgate.keys import Verifier, load_verifier, read_key_ref
 from sealgate.oci import Reference, RegistryClient
+from sealgate.workflows.targets import pinned_digest
 from sealgate.workflows.verify import AttestationRequirement, TrustPolicy, verify_image
 
 __all__ = ["RegistryImageVerifier"]
@@ -68,9 +69,8 @@ class RegistryImageVerifier:
         message = f"signed by key sha256:{', sha256:'.join(keys)}"
         if kinds:
             message += f"; attested: {', '.join(kinds)}"
-        assert ref.digest is not None
         del attestations  # every requirement passed, or verify_image raised
-        return Verdict.verified(ref.digest, message)
+        return Verdict.verified(pinned_digest(ref), message)
 
     def public_key_pem(self, key_ref: str) -> bytes:
         return self._verifier(key_ref).public_pem()

@@ -14,7 +14,7 @@ from sealgate.formats.simplesigning import build_payload
 from sealgate.keys import Signer
 from sealgate.oci import INDEX_TYPES, Reference, RegistryClient, parse_index
 from sealgate.workflows.attachments import fetch_attachment_layers, write_attachment
-from sealgate.workflows.targets import attachment_ref, resolve_image
+from sealgate.workflows.targets import attachment_ref, pinned_digest, resolve_image
 
 __all__ = ["SignOptions", "SignOutcome", "sign_image"]
 
@@ -69,8 +69,8 @@ def _digests_to_sign(
 def _sign_one(
     client: RegistryClient, signer: Signer, image: Reference, options: SignOptions
 ) -> SignOutcome:
-    assert image.digest is not None
-    payload = build_payload(options.identity or image.name, image.digest, options.annotations or None)
+    digest = pinned_digest(image)
+    payload = build_payload(options.identity or image.name, digest, options.annotations or None)
     signature_b64 = base64.b64encode(signer.sign(payload)).decode()
     layer = SignatureLayer(SIMPLESIGNING_MEDIA_TYPE, payload, {SIGNATURE_ANNOTATION: signature_b64})
     tag = attachment_ref(image, "sig", repository=options.repository)

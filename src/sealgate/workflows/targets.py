@@ -14,6 +14,7 @@ __all__ = [
     "ATTACHMENT_SUFFIXES",
     "ResolvedImage",
     "attachment_ref",
+    "pinned_digest",
     "read_digest_file",
     "resolve_image",
 ]
@@ -32,8 +33,18 @@ class ResolvedImage:
 
     @property
     def digest(self) -> str:
-        assert self.ref.digest is not None  # resolve_image always pins
-        return self.ref.digest
+        return pinned_digest(self.ref)
+
+
+def pinned_digest(ref: Reference) -> str:
+    """The digest of a reference that must be pinned by now.
+
+    Raises:
+        UsageError: ``ref`` carries no digest.
+    """
+    if ref.digest is None:
+        raise UsageError(f"{ref} is not pinned to a digest")
+    return ref.digest
 
 
 def read_digest_file(path: Path) -> str:
@@ -96,9 +107,7 @@ def attachment_ref(
 
     ``repository`` is ``COSIGN_REPOSITORY``: all attachments then live in that repository.
     """
-    if image.digest is None:
-        raise UsageError(f"{image} is not pinned to a digest")
-    algorithm, _, hexpart = image.digest.partition(":")
+    algorithm, _, hexpart = pinned_digest(image).partition(":")
     tag = f"{prefix}{algorithm}-{hexpart}" + (f".{suffix}" if suffix else "")
     base = repository or image
     return Reference(

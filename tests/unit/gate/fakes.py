@@ -87,7 +87,10 @@ class FakeVerifier:
                 self._active -= 1
 
     def public_key_pem(self, key_ref: str) -> bytes:
-        return self.keys.get(key_ref, b"-----BEGIN PUBLIC KEY-----\n" + key_ref.encode() + b"\n-----END PUBLIC KEY-----\n")
+        return self.keys.get(
+            key_ref,
+            b"-----BEGIN PUBLIC KEY-----\n" + key_ref.encode() + b"\n-----END PUBLIC KEY-----\n",
+        )
 
 
 def spec(text: str, file: str = "deploy/app-versions.yaml", line: int = 3) -> ImageSpec:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped,unused-ignore]
 import pytest
 
 from sealgate.errors import ConfigError
@@ -75,7 +75,9 @@ def test_example_loads_with_paths_relative_to_the_config(tmp_path: Path) -> None
 
 
 def test_defaults(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, "keys: [k.pub]\nenvironments:\n  dev: {versions: v.yaml}\n"))
+    config = load_config(
+        write(tmp_path, "keys: [k.pub]\nenvironments:\n  dev: {versions: v.yaml}\n")
+    )
     env = config.environment("dev")
     assert (env.tier, env.soft_fail, env.allow_bypass) == ("production", False, True)
     assert config.cache is None
@@ -86,7 +88,9 @@ def test_defaults(tmp_path: Path) -> None:
 
 def test_unknown_environment_lists_known_ones(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, EXAMPLE))
-    with pytest.raises(ConfigError, match=r"unknown environment 'prod'.*known environments: app-eu2, staging2"):
+    with pytest.raises(
+        ConfigError, match=r"unknown environment 'prod'.*known environments: app-eu2, staging2"
+    ):
         config.environment("prod")
 
 
@@ -101,11 +105,15 @@ def test_unknown_environment_lists_known_ones(tmp_path: Path) -> None:
             "keys: [k]\nenvironments:\n  dev:\n    versions: v.yaml\n    softfail: true\n",
             r"sealgate\.yaml:5: unknown key 'environments\.dev\.softfail'",
         ),
-        ("keys: [k]\nconcurrency: 0\nenvironments: {dev: {versions: v}}\n", r"sealgate\.yaml:2: concurrency"),
+        (
+            "keys: [k]\nconcurrency: 0\nenvironments: {dev: {versions: v}}\n",
+            r"sealgate\.yaml:2: concurrency",
+        ),
         ("keys: [k]\nenvironments: {}\n", r"sealgate\.yaml:2: environments"),
         ("keys: [k]\ntlog: true\nenvironments: {dev: {versions: v}}\n", r"rekorKeys"),
         (
-            "keys: [k]\ninsecureRegistries: [registry.example.com]\nenvironments: {dev: {versions: v}}\n",
+            "keys: [k]\ninsecureRegistries: [registry.example.com]\n"
+            "environments: {dev: {versions: v}}\n",
             r"sealgate\.yaml:2: insecureRegistries\[0\]",
         ),
         (
@@ -129,6 +137,15 @@ def test_several_schema_errors_are_all_reported(tmp_path: Path) -> None:
     assert "environments.dev.extra" in message
 
 
+def test_loopback_insecure_registries(tmp_path: Path) -> None:
+    text = (
+        "keys: [k]\ninsecureRegistries: ['localhost:5000', '[::1]:5000', '127.0.0.2']\n"
+        "environments: {dev: {versions: v}}\n"
+    )
+    config = load_config(write(tmp_path, text))
+    assert config.insecure_registries == {"localhost:5000", "[::1]:5000", "127.0.0.2"}
+
+
 def test_env_without_keys_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"sealgate\.yaml:2: environment 'dev' has no keys"):
         load_config(write(tmp_path, "environments:\n  dev: {versions: v}\n"))
@@ -145,17 +162,24 @@ def test_invalid_jmespath_names_the_line(tmp_path: Path) -> None:
 
 def test_unsupported_key_scheme(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unsupported key reference scheme"):
-        load_config(write(tmp_path, "keys: ['https://x/k.pub']\nenvironments: {dev: {versions: v}}\n"))
+        load_config(
+            write(tmp_path, "keys: ['https://x/k.pub']\nenvironments: {dev: {versions: v}}\n")
+        )
 
 
 def test_default_registry_and_shorthand_are_exclusive(tmp_path: Path) -> None:
-    text = "keys: [k]\ndefaultRegistry: r.example\nallowDockerHubShorthand: true\nenvironments: {d: {versions: v}}\n"
+    text = (
+        "keys: [k]\ndefaultRegistry: r.example\nallowDockerHubShorthand: true\n"
+        "environments: {d: {versions: v}}\n"
+    )
     with pytest.raises(ConfigError, match="mutually exclusive"):
         load_config(write(tmp_path, text))
 
 
 def test_yaml_bomb_config_is_refused(tmp_path: Path) -> None:
-    bomb = "".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 9) if i else '1'}]\n" for i in range(9))
+    bomb = "".join(
+        f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 9) if i else '1'}]\n" for i in range(9)
+    )
     with pytest.raises(ConfigError, match=r"sealgate\.yaml:\d+: more than 20 YAML aliases"):
         load_config(write(tmp_path, bomb))
 
@@ -183,7 +207,10 @@ def test_version_files_expand_globs_and_fail_closed(tmp_path: Path) -> None:
         "deploy/extra/a.yaml",
         "deploy/extra/b.yaml",
     ]
-    with pytest.raises(ConfigError, match=r"sealgate\.yaml:12: versions file 'deploy/staging2-versions\.yaml' not found"):
+    with pytest.raises(
+        ConfigError,
+        match=r"sealgate\.yaml:12: versions file 'deploy/staging2-versions\.yaml' not found",
+    ):
         config.environment("staging2").version_files()
     for f in (tmp_path / "deploy/extra").iterdir():
         f.unlink()
@@ -193,7 +220,9 @@ def test_version_files_expand_globs_and_fail_closed(tmp_path: Path) -> None:
 
 def test_attestation_conditions_evaluate_against_the_statement() -> None:
     requirement = AttestationRequirement(
-        "cyclonedx", ("k",), ("length(predicate.components) > `0`", "predicate.metadata.tool == 'syft'")
+        "cyclonedx",
+        ("k",),
+        ("length(predicate.components) > `0`", "predicate.metadata.tool == 'syft'"),
     )
     good = {"predicate": {"components": [{"name": "x"}], "metadata": {"tool": "syft"}}}
     assert requirement.failed_conditions(good) == ()

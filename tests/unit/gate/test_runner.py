@@ -49,7 +49,9 @@ def test_failure_blocks_hard_env_with_exit_2(tmp_path: Path, verifier: FakeVerif
 
 def test_failure_in_soft_fail_env_exits_0(tmp_path: Path, verifier: FakeVerifier) -> None:
     tagged(verifier, API)
-    verifier.outcomes[f"ghcr.io/acme/api@{digest(1)}"] = Verdict.failed("wrong-key", "signed by someone else")
+    verifier.outcomes[f"ghcr.io/acme/api@{digest(1)}"] = Verdict.failed(
+        "wrong-key", "signed by someone else"
+    )
     env = make_env(tmp_path, name="staging2", tier="staging", soft_fail=True)
     report = run_gate(env, [spec(API)], verifier)
     assert (report.decision, report.exit_code) == ("soft-fail", ExitCode.OK)
@@ -112,7 +114,9 @@ def test_resolver_returning_garbage_is_internal(tmp_path: Path, verifier: FakeVe
 
 def test_caller_errors_propagate(tmp_path: Path, verifier: FakeVerifier) -> None:
     tagged(verifier, API)
-    verifier.outcomes[f"ghcr.io/acme/api@{digest(1)}"] = KeyMaterialError("cosign.pub: no such file")
+    verifier.outcomes[f"ghcr.io/acme/api@{digest(1)}"] = KeyMaterialError(
+        "cosign.pub: no such file"
+    )
     with pytest.raises(KeyMaterialError):
         run_gate(make_env(tmp_path), [spec(API)], verifier)
 
@@ -124,7 +128,9 @@ def test_no_images_and_bad_concurrency(tmp_path: Path, verifier: FakeVerifier) -
         run_gate(make_env(tmp_path), [spec(API)], verifier, concurrency=0)
 
 
-def test_tags_resolved_once_and_digests_verified_once(tmp_path: Path, verifier: FakeVerifier) -> None:
+def test_tags_resolved_once_and_digests_verified_once(
+    tmp_path: Path, verifier: FakeVerifier
+) -> None:
     # Two tags of one repository pointing at the same digest, one listed twice, one digest ref.
     verifier.tags[API] = digest(7)
     verifier.tags["ghcr.io/acme/api:latest"] = digest(7)
@@ -138,11 +144,16 @@ def test_tags_resolved_once_and_digests_verified_once(tmp_path: Path, verifier: 
     assert all(r.verdict.ok for r in report.results)
 
 
-def test_same_digest_in_other_repository_is_verified_separately(tmp_path: Path, verifier: FakeVerifier) -> None:
+def test_same_digest_in_other_repository_is_verified_separately(
+    tmp_path: Path, verifier: FakeVerifier
+) -> None:
     verifier.tags[API] = digest(1)
     verifier.tags["ghcr.io/other/api:1.0"] = digest(1)
     run_gate(make_env(tmp_path), [spec(API), spec("ghcr.io/other/api:1.0")], verifier)
-    assert sorted(verifier.verify_calls) == [f"ghcr.io/acme/api@{digest(1)}", f"ghcr.io/other/api@{digest(1)}"]
+    assert sorted(verifier.verify_calls) == [
+        f"ghcr.io/acme/api@{digest(1)}",
+        f"ghcr.io/other/api@{digest(1)}",
+    ]
 
 
 def test_bounded_concurrency_and_progress(tmp_path: Path) -> None:
@@ -154,7 +165,9 @@ def test_bounded_concurrency_and_progress(tmp_path: Path) -> None:
     def progress(done: int, total: int, result: ImageResult) -> None:
         seen.append((done, total, result.image.text))
 
-    report = run_gate(make_env(tmp_path), [spec(t) for t in texts], verifier, concurrency=3, progress=progress)
+    report = run_gate(
+        make_env(tmp_path), [spec(t) for t in texts], verifier, concurrency=3, progress=progress
+    )
     assert 1 < verifier.max_active <= 3
     assert [d for d, _, _ in seen] == list(range(1, 13))
     assert {t for _, t, _ in seen} == {12}
@@ -187,7 +200,9 @@ def test_reason_mapping(error: BaseException, reason: str) -> None:
     assert Verdict.from_error(error).reason == reason
 
 
-def test_cache_skips_verification_on_second_run(tmp_path: Path, verifier: FakeVerifier, clock: FakeClock) -> None:
+def test_cache_skips_verification_on_second_run(
+    tmp_path: Path, verifier: FakeVerifier, clock: FakeClock
+) -> None:
     tagged(verifier, API)
     env = make_env(tmp_path)
     for _ in range(2):
@@ -209,17 +224,23 @@ def test_failures_are_not_cached(tmp_path: Path, verifier: FakeVerifier, clock: 
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
 
 
-# --- evaluate_gate: bypass integration -------------------------------------------------------------
+# --- evaluate_gate: bypass integration ------------------------------------------------------
 
 
-def test_evaluate_gate_bypass_skips_verification(tmp_path: Path, verifier: FakeVerifier, clock: FakeClock) -> None:
+def test_evaluate_gate_bypass_skips_verification(
+    tmp_path: Path, verifier: FakeVerifier, clock: FakeClock
+) -> None:
     env = make_env(tmp_path)
-    report = evaluate_gate(env, [spec(API)], verifier, environ={"COSIGN_VERIFY_DISABLED": "true"}, clock=clock)
+    report = evaluate_gate(
+        env, [spec(API)], verifier, environ={"COSIGN_VERIFY_DISABLED": "true"}, clock=clock
+    )
     assert (report.decision, report.exit_code) == ("bypassed", 0)
     assert verifier.resolve_calls == [] and verifier.verify_calls == []
 
 
-def test_evaluate_gate_reminds_until_reverified(tmp_path: Path, verifier: FakeVerifier, clock: FakeClock) -> None:
+def test_evaluate_gate_reminds_until_reverified(
+    tmp_path: Path, verifier: FakeVerifier, clock: FakeClock
+) -> None:
     env = make_env(tmp_path)
     tagged(verifier, API)
     evaluate_gate(env, [spec(API)], verifier, environ={"COSIGN_VERIFY_DISABLED": "1"}, clock=clock)
@@ -238,10 +259,14 @@ def test_evaluate_gate_reminds_until_reverified(tmp_path: Path, verifier: FakeVe
     assert quiet.warnings == ()
 
 
-def test_evaluate_gate_warns_on_unrecognised_bypass_value(tmp_path: Path, verifier: FakeVerifier) -> None:
+def test_evaluate_gate_warns_on_unrecognised_bypass_value(
+    tmp_path: Path, verifier: FakeVerifier
+) -> None:
     tagged(verifier, API)
     report = evaluate_gate(
         make_env(tmp_path), [spec(API)], verifier, environ={"COSIGN_VERIFY_DISABLED": "please"}
     )
     assert report.decision == "verified"
-    assert report.warnings == ("COSIGN_VERIFY_DISABLED='please' is not a boolean; verification runs",)
+    assert report.warnings == (
+        "COSIGN_VERIFY_DISABLED='please' is not a boolean; verification runs",
+    )

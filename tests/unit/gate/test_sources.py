@@ -67,7 +67,10 @@ groups:
 
 
 def test_source_locations_record_file_line_and_path() -> None:
-    text = "services:\n  api: ghcr.io/acme/api:1\n  web:\n    repository: ghcr.io/acme/web\n    tag: '2'\n"
+    text = (
+        "services:\n  api: ghcr.io/acme/api:1\n"
+        "  web:\n    repository: ghcr.io/acme/web\n    tag: '2'\n"
+    )
     api, web = images_from_text(text, source="deploy/app-versions.yaml")
     assert api.text == "ghcr.io/acme/api:1"
     (loc,) = api.sources
@@ -81,7 +84,10 @@ def test_source_locations_record_file_line_and_path() -> None:
     [
         ("api: ghcr.io/a/b:1\nreplicas: 3\n", r"v\.yaml:2: unknown shape: int 3 at replicas"),
         ("api:\n", r"v\.yaml:1: empty value"),
-        ("api: {repository: ghcr.io/a/b, tag: 1.10}\n", r"v\.yaml:1: tag 1\.1 is a YAML float; quote it"),
+        (
+            "api: {repository: ghcr.io/a/b, tag: 1.10}\n",
+            r"v\.yaml:1: tag 1\.1 is a YAML float; quote it",
+        ),
         ("api: {repository: ghcr.io/a/b, tag: ''}\n", r"without tag or digest"),
         ("api: {repository: 'ghcr.io/a/b:1', tag: '2'}\n", r"tag both in repository and in tag"),
         ("api: ghcr.io/a/B:1\n", r"v\.yaml:1: invalid image reference.*lowercase"),
@@ -102,7 +108,7 @@ def test_non_yaml_and_bombs_are_config_errors() -> None:
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"b{i}: &b{i} [{', '.join(['*a' if i == 0 else f'*b{i - 1}'] * 10)}]\n" for i in range(12)
     )
-    with pytest.raises(ConfigError, match="YAML aliases|expands"):
+    with pytest.raises(ConfigError, match=r"YAML aliases|expands"):
         images_from_text(bomb, source="v.yaml")
 
 
@@ -138,6 +144,7 @@ def test_default_registry_prefix() -> None:
         ("localhost:5000/a", True),
         ("127.0.0.1:5000/a", True),
         ("[::1]:5000/a", True),
+        ("MyRegistry/a", True),
     ],
 )
 def test_has_registry_host(text: str, expected: bool) -> None:
@@ -158,12 +165,12 @@ sidecar:
   enabled: true
   image: "ghcr.io/acme/sidecar:3"
 metrics:
-  exporterImage: {repository: ghcr.io/acme/exporter, digest: %s}
+  exporterImage: {repository: ghcr.io/acme/exporter, digest: @D1@}
 service:
   annotations: {example.com/owner: "team-a"}
 global:
   imagePullSecrets: []
-""" % D1
+""".replace("@D1@", D1)
 
 
 def test_helm_values_blocks_and_strings_anywhere() -> None:
@@ -172,6 +179,13 @@ def test_helm_values_blocks_and_strings_anywhere() -> None:
         "ghcr.io/acme/sidecar:3",
         f"ghcr.io/acme/exporter@{D1}",
     ]
+
+
+def test_helm_values_image_maps_and_ignored_fields() -> None:
+    text = (
+        "images:\n  api: ghcr.io/acme/api:1\n  pullPolicy: Always\nimage:\n  pullPolicy: Always\n"
+    )
+    assert refs(text, source="values.yaml") == ["ghcr.io/acme/api:1"]
 
 
 def test_helm_values_chosen_by_name_or_explicitly() -> None:
@@ -295,14 +309,19 @@ def test_manifest_errors() -> None:
     bad = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: x\n"
     with pytest.raises(ConfigError, match=r"m\.yaml:5: container without an image"):
         images_from_text(bad, source="m.yaml")
-    mixed = "apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, image: ghcr.io/a/b:1}]}\n---\n- x\n"
+    mixed = (
+        "apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, image: ghcr.io/a/b:1}]}\n"
+        "---\n- x\n"
+    )
     with pytest.raises(ConfigError, match="document 1 is not a Kubernetes object"):
         images_from_text(mixed, source="m.yaml")
     with pytest.raises(ConfigError, match="has no registry host"):
-        images_from_text("apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, image: nginx}]}\n", source="m")
+        images_from_text(
+            "apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, image: nginx}]}\n", source="m"
+        )
 
 
-# --- dedupe, files, stdin --------------------------------------------------------------------------
+# --- dedupe, files, stdin -------------------------------------------------------------------
 
 
 def test_dedupe_merges_sources_across_files(tmp_path: Path) -> None:
@@ -323,7 +342,8 @@ def test_docker_hub_spellings_dedupe_to_one_image() -> None:
 
 
 def test_stdin_and_missing_files(tmp_path: Path) -> None:
-    assert [i.text for i in collect_images(["-"], stdin=MANIFESTS.encode())][0] == "ghcr.io/acme/migrate:1"
+    first = collect_images(["-"], stdin=MANIFESTS.encode())[0]
+    assert first.text == "ghcr.io/acme/migrate:1"
     with pytest.raises(ConfigError, match="no standard input"):
         collect_images(["-"])
     with pytest.raises(ConfigError, match="cannot read"):
@@ -334,7 +354,8 @@ def test_environment_images_from_config(tmp_path: Path) -> None:
     (tmp_path / "deploy").mkdir()
     (tmp_path / "deploy/app-versions.yaml").write_text("web: nginx:1.25\n")
     (tmp_path / "sealgate.yaml").write_text(
-        "keys: [k.pub]\nallowDockerHubShorthand: true\nenvironments:\n  dev: {versions: 'deploy/*-versions.yaml'}\n"
+        "keys: [k.pub]\nallowDockerHubShorthand: true\n"
+        "environments:\n  dev: {versions: 'deploy/*-versions.yaml'}\n"
     )
     env = load_config(tmp_path / "sealgate.yaml").environment("dev")
     (image,) = environment_images(env)

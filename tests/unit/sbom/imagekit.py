@@ -224,7 +224,9 @@ def rpm_header_blob(tags: list[tuple[int, int, str | int | bytes]]) -> bytes:
     return struct.pack(">II", len(tags), len(store)) + bytes(index) + bytes(store)
 
 
-def rpm_package(name: str, version: str, release: str, arch: str, lic: str, epoch: int = 0) -> bytes:
+def rpm_package(
+    name: str, version: str, release: str, arch: str, lic: str, epoch: int = 0
+) -> bytes:
     tags: list[tuple[int, int, str | int | bytes]] = [
         (63, RPM_BIN, b"\0" * 16),  # HEADERIMMUTABLE region trailer: ignored
         (1000, RPM_STRING, name),

@@ -155,7 +155,9 @@ def test_garbage_header_in_the_middle() -> None:
     raw = tar_bytes([file("a", b"a"), file(STATUS, data("dpkg-status"))])
     body = raw.rstrip(b"\0")
     body += b"\0" * (-len(body) % 512)
-    garbage = body + b"\x01garbage header".ljust(512, b"?") + file_header_and_status() + b"\0" * 1024
+    garbage = (
+        body + b"\x01garbage header".ljust(512, b"?") + file_header_and_status() + b"\0" * 1024
+    )
     with pytest.raises(MalformedData, match="invalid tar header"):
         run([source(gzip.compress(garbage))])
 
@@ -213,7 +215,8 @@ def test_zstd_without_a_zstd_module(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_zstd_layers_when_available() -> None:
     zstandard = pytest.importorskip("zstandard")
     raw = tar_bytes([file(STATUS, data("dpkg-status"))])
-    blob = zstandard.ZstdCompressor().compress(raw)
+    compressor = zstandard.ZstdCompressor()
+    blob = compressor.compress(raw[:1000]) + compressor.compress(raw[1000:])  # two frames
     media = "application/vnd.oci.image.layer.v1.tar+zstd"
     assert run([source(blob, media)]).components == 3
     with pytest.raises(MalformedData, match="truncated"):

@@ -51,7 +51,12 @@ def test_distroless_status_d_entry_without_status_field() -> None:
 
 
 def test_deb_copyright_licenses() -> None:
-    assert parse_deb_copyright(data("libc6-copyright")) == ["LGPL-2.1+", "GPL-2+", "GPL-2", "LGPL-2.1"]
+    assert parse_deb_copyright(data("libc6-copyright")) == [
+        "LGPL-2.1+",
+        "GPL-2+",
+        "GPL-2",
+        "LGPL-2.1",
+    ]
 
 
 def test_apk_installed() -> None:
@@ -67,8 +72,11 @@ def test_apk_installed() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n', "debian-12"),
-        (b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\n", "alpine-3.19.1"),
+        (
+            b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n',
+            "debian-12",
+        ),
+        (b'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.19.1\n', "alpine-3.19.1"),
         (b"ID='rhel'\nID_LIKE=\"fedora\"\nVERSION_ID='9.3'\n# comment\n", "rhel-9.3"),
         (b"ID=wolfi\n", ""),
     ],
@@ -105,7 +113,9 @@ def test_rpm_header_blob_and_sqlite_database() -> None:
 def test_rpm_corrupt_blobs_and_databases() -> None:
     with pytest.raises(MalformedData):
         parse_header_blob(b"\x00\x00\xff\xff\x00\x00\x00\x10" + b"\0" * 20)
-    packages, warnings = parse_rpmdb_sqlite(rpmdb_sqlite([b"\x00\x01", rpm_package("a", "1", "1", "noarch", "MIT")]))
+    packages, warnings = parse_rpmdb_sqlite(
+        rpmdb_sqlite([b"\x00\x01", rpm_package("a", "1", "1", "noarch", "MIT")])
+    )
     assert [p.name for p in packages] == ["a"]
     assert warnings == ["1 rpm header(s) could not be decoded"]
     with pytest.raises(MalformedData, match="rpm sqlite"):
@@ -114,7 +124,11 @@ def test_rpm_corrupt_blobs_and_databases() -> None:
 
 def test_python_metadata_licenses_and_names() -> None:
     (requests,) = parse_python_metadata(data("requests-METADATA"))
-    assert (requests.name, requests.version, requests.licenses) == ("requests", "2.31.0", ["Apache-2.0"])
+    assert (requests.name, requests.version, requests.licenses) == (
+        "requests",
+        "2.31.0",
+        ["Apache-2.0"],
+    )
     (typing_ext,) = parse_python_metadata(data("typing_extensions-METADATA"))
     assert (typing_ext.name, typing_ext.licenses) == ("typing-extensions", ["PSF-2.0"])
     (six,) = parse_python_metadata(data("six-PKG-INFO"))
@@ -134,7 +148,12 @@ def test_npm_manifest_paths() -> None:
 
 def test_package_json() -> None:
     (core,) = parse_package_json(data("babel-core-package.json"))
-    assert (core.namespace, core.name, core.version, core.licenses) == ("@babel", "core", "7.24.5", ["MIT"])
+    assert (core.namespace, core.name, core.version, core.licenses) == (
+        "@babel",
+        "core",
+        "7.24.5",
+        ["MIT"],
+    )
     legacy = b'{"name": "old", "version": "0.1.0", "licenses": [{"type": "BSD"}, "MIT"]}'
     assert parse_package_json(legacy)[0].licenses == ["BSD", "MIT"]
     assert parse_package_json(b"[1, 2]") == []

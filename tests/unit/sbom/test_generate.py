@@ -43,7 +43,10 @@ def debian_app_image() -> list[LayerSource]:
     app = layer(
         [
             file(f"{SITE}/requests-2.31.0.dist-info/METADATA", data("requests-METADATA")),
-            file(f"{SITE}/typing_extensions-4.12.2.dist-info/METADATA", data("typing_extensions-METADATA")),
+            file(
+                f"{SITE}/typing_extensions-4.12.2.dist-info/METADATA",
+                data("typing_extensions-METADATA"),
+            ),
             file("usr/lib/python3/dist-packages/six-1.16.0.egg-info", data("six-PKG-INFO")),
             file("srv/package.json", '{"name": "my-app", "version": "0.0.1"}'),
             file("srv/node_modules/express/package.json", data("express-package.json")),
@@ -67,7 +70,10 @@ def properties(component: dict[str, Any]) -> dict[str, str]:
 def test_debian_application_image(validate_cyclonedx: Any) -> None:
     layers = debian_app_image()
     result = generate_sbom(
-        layers, image_name="registry.example/shop", image_digest=IMAGE_DIGEST, platform="linux/amd64"
+        layers,
+        image_name="registry.example/shop",
+        image_digest=IMAGE_DIGEST,
+        platform="linux/amd64",
     )
     assert result.warnings == []
     document = validate_cyclonedx(result)
@@ -110,7 +116,9 @@ def test_debian_application_image(validate_cyclonedx: Any) -> None:
     assert {"name": "sealgate:platform", "value": "linux/amd64"} in metadata["properties"]
     (os_component,) = [c for c in document["components"] if c["type"] == "operating-system"]
     assert (os_component["name"], os_component["version"]) == ("debian", "12")
-    (image_deps,) = [d for d in document["dependencies"] if d["ref"] == metadata["component"]["bom-ref"]]
+    (image_deps,) = [
+        d for d in document["dependencies"] if d["ref"] == metadata["component"]["bom-ref"]
+    ]
     assert len(image_deps["dependsOn"]) == result.components
 
 
@@ -130,7 +138,9 @@ def test_alpine_image(validate_cyclonedx: Any) -> None:
             ]
         )
     ]
-    document = validate_cyclonedx(generate_sbom(image, image_name="alpine", image_digest=IMAGE_DIGEST))
+    document = validate_cyclonedx(
+        generate_sbom(image, image_name="alpine", image_digest=IMAGE_DIGEST)
+    )
     assert set(purls(document)) == {
         "pkg:apk/alpine/musl@1.2.4_git20230717-r4?arch=x86_64&distro=alpine-3.19.1",
         "pkg:apk/alpine/busybox@1.36.1-r15?arch=x86_64&distro=alpine-3.19.1",
@@ -150,12 +160,17 @@ def test_rpm_image(validate_cyclonedx: Any) -> None:
     image = [
         layer(
             [
-                file("etc/os-release", 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nVERSION_ID="9.4"\n'),
+                file(
+                    "etc/os-release",
+                    'NAME="Red Hat Enterprise Linux"\nID="rhel"\nVERSION_ID="9.4"\n',
+                ),
                 file("var/lib/rpm/rpmdb.sqlite", db),
             ]
         )
     ]
-    document = validate_cyclonedx(generate_sbom(image, image_name="ubi9", image_digest=IMAGE_DIGEST))
+    document = validate_cyclonedx(
+        generate_sbom(image, image_name="ubi9", image_digest=IMAGE_DIGEST)
+    )
     found = purls(document)
     assert (
         "pkg:rpm/rhel/openssl-libs@3.0.7-27.el9?arch=x86_64&distro=rhel-9.4&epoch=1"
@@ -170,12 +185,17 @@ def test_distroless_status_d_and_no_os_release(validate_cyclonedx: Any) -> None:
         layer(
             [
                 file("var/lib/dpkg/status.d/base", data("dpkg-status")),
-                file("var/lib/dpkg/status.d/netbase", "Package: netbase\nVersion: 6.4\nArchitecture: all\n"),
+                file(
+                    "var/lib/dpkg/status.d/netbase",
+                    "Package: netbase\nVersion: 6.4\nArchitecture: all\n",
+                ),
                 file("var/lib/dpkg/status.d/netbase.md5sums", "abc  etc/protocols\n"),
             ]
         )
     ]
-    document = validate_cyclonedx(generate_sbom(image, image_name="distroless", image_digest=IMAGE_DIGEST))
+    document = validate_cyclonedx(
+        generate_sbom(image, image_name="distroless", image_digest=IMAGE_DIGEST)
+    )
     assert "pkg:deb/debian/netbase@6.4?arch=all" in purls(document)
     assert len(purls(document)) == 4
 
@@ -254,7 +274,11 @@ def test_spdx_json() -> None:
     jsonschema.validate(document, SPDX_SUBSET_SCHEMA)
     packages = {p["SPDXID"]: p for p in document["packages"]}
     assert len(packages) == len(set(packages)) == result.components + 1
-    contained = {r["relatedSpdxElement"] for r in document["relationships"] if r["relationshipType"] == "CONTAINS"}
+    contained = {
+        r["relatedSpdxElement"]
+        for r in document["relationships"]
+        if r["relationshipType"] == "CONTAINS"
+    }
     assert contained == set(packages) - {"SPDXRef-Image"}
     libc = next(p for p in document["packages"] if p["name"] == "libc6")
     # SPDX ids are normalised; GPL-2+ (Debian's spelling) is not one, so it becomes a LicenseRef.

@@ -156,7 +156,9 @@ def test_os_release_symlink_resolution_and_loops() -> None:
 
 
 def test_os_release_from_a_later_layer_wins() -> None:
-    base = layer([file("etc/os-release", "ID=debian\nVERSION_ID=11\n"), file(STATUS, data("dpkg-status"))])
+    base = layer(
+        [file("etc/os-release", "ID=debian\nVERSION_ID=11\n"), file(STATUS, data("dpkg-status"))]
+    )
     top = layer([file("etc/os-release", "ID=debian\nVERSION_ID=12\n")])
     result = generate_sbom([base, top], image_name="img", image_digest=IMAGE_DIGEST)
     assert b"distro=debian-12" in result.document
