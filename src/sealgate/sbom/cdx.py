@@ -20,6 +20,7 @@ from cyclonedx.model.dependency import Dependency
 from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
 from cyclonedx.output.json import JsonV1Dot5, JsonV1Dot6
 from packageurl import PackageURL
+from sortedcontainers import SortedSet
 
 from sealgate import __version__
 from sealgate.errors import UsageError
@@ -115,6 +116,20 @@ def _library_order(component: Component) -> tuple[Any, ...]:
     )
 
 
+def _add_components(bom: Bom, components: list[Component]) -> None:
+    """Put components into the Bom without the library's costly comparisons.
+
+    ``Bom.components`` is a ``SortedSet`` ordered by ``Component.__lt__``, which rebuilds a
+    ~30-field tuple on every comparison (about half of all output time for 1,000 components).
+    A ``SortedSet`` keyed by :func:`_library_order` holds the same elements in the same order
+    and computes each key once. If the library's internals change, fall back to its API.
+    """
+    if isinstance(getattr(bom, "_components", None), SortedSet):
+        vars(bom)["_components"] = SortedSet(components, key=_library_order)
+    else:  # pragma: no cover - a future library layout
+        bom.components.update(components)
+
+
 def _display_name(pkg: Package) -> tuple[str | None, str]:
     if pkg.ecosystem in ("maven", "npm"):
         return pkg.namespace, pkg.name
@@ -199,8 +214,7 @@ def render_cyclonedx(
                 ],
             )
         )
-    components.sort(key=_library_order)
-    bom.components.update(components)
+    _add_components(bom, components)
     bom.register_dependency(image, components)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the library warns about optional, absent fields
