@@ -41,16 +41,17 @@ try:
 except ImportError:  # not installed: run from the source tree
     sys.path.insert(0, str(ROOT / "src"))
 
-from sealgate.sbom import LayerSource, generate_sbom
-from sealgate.sbom.stream import LayerReader, decompressed_chunks
+from sealgate.sbom import LayerSource, generate_sbom  # noqa: E402
+from sealgate.sbom.stream import LayerReader, decompressed_chunks  # noqa: E402
 
 MiB = 1024 * 1024
 GZ = "application/vnd.oci.image.layer.v1.tar+gzip"
-WORDS = (
-    "the of and to in is for on that with as by at from it be this are or an have not "
-    "function return const import export class self def value error data config buffer "
-    "stream layer index module package version license copyright build"
-).split()
+_TEXT = (
+    "the of and to in is for on that with as by at from it be this are or an have not function "
+    "return const import export class self def value error data config buffer stream layer index "
+    "module package version license copyright build"
+)
+WORDS = _TEXT.split()
 
 
 class ImageWriter:
@@ -58,7 +59,7 @@ class ImageWriter:
 
     def __init__(self, directory: Path, seed: int = 7) -> None:
         self.directory = directory
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - synthetic data, not crypto
         text = " ".join(self.rng.choice(WORDS) for _ in range(1_200_000)).encode()
         self.pool = text[: 4 * MiB]
         self.layers: list[Path] = []
@@ -113,8 +114,10 @@ class _Repeating(io.RawIOBase):
 def _go_binary(size: int, module: str) -> bytes:
     """Minimal ELF64 with a Go 1.18+ build-info blob at the start of its writable segment."""
     data_off = size // 2
-    ehdr = b"\x7fELF\x02\x01\x01\0" + b"\0" * 8 + struct.pack(
-        "<HHIQQQIHHHHHH", 2, 62, 1, 0x401000, 64, 0, 0, 64, 56, 2, 64, 0, 0
+    ehdr = (
+        b"\x7fELF\x02\x01\x01\0"
+        + b"\0" * 8
+        + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0x401000, 64, 0, 0, 64, 56, 2, 64, 0, 0)
     )
     phs = struct.pack("<IIQQQQQQ", 1, 5, 0, 0, 0, data_off, data_off, 0x1000)
     phs += struct.pack("<IIQQQQQQ", 1, 6, data_off, 0, 0, size - data_off, size - data_off, 0)
@@ -160,7 +163,10 @@ def build_image(directory: Path, size_mb: int) -> tuple[list[Path], int]:
         ("etc/os-release", b"ID=debian\nVERSION_ID=12\n", 0o644),
         ("var/lib/dpkg/status", "\n".join(stanzas).encode(), 0o644),
     ]
-    base += [(f"usr/share/doc/pkg{i}/copyright", b"License: MIT\n" + w.filler(1500), 0o644) for i in range(150)]
+    base += [
+        (f"usr/share/doc/pkg{i}/copyright", b"License: MIT\n" + w.filler(1500), 0o644)
+        for i in range(150)
+    ]
     used = 0
     while used < small // 3:
         size = w.rng.choice((512, 2048, 4096, 8192, 16384))
@@ -184,7 +190,9 @@ def build_image(directory: Path, size_mb: int) -> tuple[list[Path], int]:
     used = 0
     while used < small // 3:
         size = w.rng.choice((300, 2000, 6000))
-        npm.append((f"srv/node_modules/pkg-{len(npm) % 400}/lib/f{len(npm)}.js", w.filler(size), 0o644))
+        npm.append(
+            (f"srv/node_modules/pkg-{len(npm) % 400}/lib/f{len(npm)}.js", w.filler(size), 0o644)
+        )
         used += size
     w.layer(npm)
     big = total - w.raw_bytes
@@ -194,7 +202,13 @@ def build_image(directory: Path, size_mb: int) -> tuple[list[Path], int]:
     for i in range(40):
         app.append((f"usr/bin/cbin{i}", _elf(256 * 1024, w.filler(256 * 1024)), 0o755))
     for i in range(2):
-        app.append((f"opt/app/lib/lib{i}.jar", _jar("org.acme", f"lib{i}", 2 * MiB, w.filler(2 * MiB)), 0o644))
+        app.append(
+            (
+                f"opt/app/lib/lib{i}.jar",
+                _jar("org.acme", f"lib{i}", 2 * MiB, w.filler(2 * MiB)),
+                0o644,
+            )
+        )
     big -= 12 * MiB + 40 * 256 * 1024 + 4 * MiB
     for i in range(3):
         app.append((f"opt/data/blob{i}.bin", max(big // 3, 0), 0o644))
@@ -227,7 +241,9 @@ def floor_sealgate(paths: list[Path]) -> int:
     total = 0
     for i, path in enumerate(paths):
         with path.open("rb") as raw:
-            reader = LayerReader(decompressed_chunks(raw, GZ, str(i)), digest=str(i), max_bytes=1 << 40)
+            reader = LayerReader(
+                decompressed_chunks(raw, GZ, str(i)), digest=str(i), max_bytes=1 << 40
+            )
             with tarfile.open(fileobj=cast(IO[bytes], reader), mode="r:") as tar:
                 while (member := tar.next()) is not None:
                     tar.members = []  # type: ignore[attr-defined]
@@ -280,13 +296,19 @@ def measure_rss(size_mb: int, work: Path) -> dict[str, Any]:
     directory = work / f"rss-{size_mb}"
     directory.mkdir()
     _, raw = build_image(directory, size_mb)
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    }
     result: dict[str, Any] = {"raw_mb": raw / MiB}
     for mode in ("floor", "sbom"):
         proc = subprocess.run(
             [sys.executable, __file__, "--child", mode, "--dir", str(directory)],
-            capture_output=True, text=True, check=True, env=env,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        )
         result[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
     for path in directory.iterdir():
         path.unlink()
@@ -313,23 +335,32 @@ def main() -> None:
         paths, raw = build_image(main_dir, args.size_mb)
         stream = tar_bytes(paths)
         compressed = sum(p.stat().st_size for p in paths)
-        print(f"image: {len(paths)} layers, {raw / MiB:.0f} MiB of files, {stream / MiB:.0f} MiB "
-              f"of tar, {compressed / MiB:.0f} MiB gzip (built in {time.perf_counter() - start:.1f}s)")  # fmt: skip
+        built = time.perf_counter() - start
+        print(
+            f"image: {len(paths)} layers, {raw / MiB:.0f} MiB of files, {stream / MiB:.0f} MiB "
+            f"of tar, {compressed / MiB:.0f} MiB gzip (built in {built:.1f}s)"
+        )
         t_std, _ = best_of(args.repeat, floor_stdlib, paths)
         t_ours, _ = best_of(args.repeat, floor_sealgate, paths)
         t_sbom, components = best_of(args.repeat, sbom, paths)
-        mbs = {name: stream / MiB / t for name, t in
-               (("stdlib r|gz", t_std), ("sealgate reader", t_ours), ("generate_sbom", t_sbom))}  # fmt: skip
+        timings = {"stdlib r|gz": t_std, "sealgate reader": t_ours, "generate_sbom": t_sbom}
+        mbs = {name: stream / MiB / t for name, t in timings.items()}
         floor = max(mbs["stdlib r|gz"], mbs["sealgate reader"])
         for name, value in mbs.items():
             print(f"{name:>16}: {value:7.1f} MB/s (tar bytes, best of {args.repeat})")
         print(f"   sbom vs floor: {mbs['generate_sbom'] / floor:6.1%}  ({components} components)")
         for size in filter(None, args.rss_sizes.split(",")):
             found = measure_rss(int(size), work)
-            floor_rss, sbom_rss = found["floor"]["peak_kib"] / 1024, found["sbom"]["peak_kib"] / 1024
-            print(f"peak RSS, {found['raw_mb']:.0f} MiB image: floor {floor_rss:.1f} MiB, "
-                  f"generate_sbom {sbom_rss:.1f} MiB "
-                  f"(interpreter+imports before work: {found['sbom']['before_kib'] / 1024:.1f} MiB)")  # fmt: skip
+            floor_rss, sbom_rss = (
+                found["floor"]["peak_kib"] / 1024,
+                found["sbom"]["peak_kib"] / 1024,
+            )
+            before = found["sbom"]["before_kib"] / 1024
+            print(
+                f"peak RSS, {found['raw_mb']:.0f} MiB image: floor {floor_rss:.1f} MiB, "
+                f"generate_sbom {sbom_rss:.1f} MiB (interpreter+imports before work: "
+                f"{before:.1f} MiB)"
+            )
         print(f"total {time.perf_counter() - start:.1f}s")
 
 

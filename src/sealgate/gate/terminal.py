@@ -81,6 +81,10 @@ def progress_display(
         yield update
 
 
+#: Rows listed in full; larger reports list only the images that did not verify.
+MAX_TABLE_ROWS = 50
+
+
 def render_table(report: GateReport, console: Console) -> None:
     """Print the per-image table, warnings, banner and the decision line."""
     banner = bypass_banner(report.bypass) if report.bypass is not None else None
@@ -89,7 +93,14 @@ def render_table(report: GateReport, console: Console) -> None:
     table = Table(title=Text(f"sealgate gate: {report.environment} ({report.tier})"), expand=False)
     for column in ("Image", "Digest", "Verdict", "Reason", "Source"):
         table.add_column(column, overflow="fold")
-    for result in report.results:
+    # Past a screenful, verified rows only hide the failures (and cost most of a warm run to
+    # lay out): show every non-verified row and count the verified ones.
+    shown = report.results
+    hidden = 0
+    if len(report.results) > MAX_TABLE_ROWS:
+        shown = tuple(r for r in report.results if not r.verdict.ok)
+        hidden = len(report.results) - len(shown)
+    for result in shown:
         verdict = result.verdict
         digest = verdict.digest or result.image.ref.digest or ""
         label = verdict.status + (" (cached)" if verdict.cached else "")
@@ -102,7 +113,12 @@ def render_table(report: GateReport, console: Console) -> None:
             Text(detail),
             Text(f"{source.file}:{source.line}" if source else ""),
         )
-    console.print(table)
+    if shown:
+        console.print(table)
+    if hidden:
+        console.print(
+            Text(f"{hidden} verified image(s) not listed; --output json or --junit lists all")
+        )
     for warning in report.warnings:
         if warning == banner:
             continue

@@ -84,9 +84,14 @@ def route(path: str, limits: SbomLimits) -> Route | None:
 
 
 def parse_file(
-    cataloger: str, path: str, data: bytes, *, layer_index: int, layer_digest: str,
+    cataloger: str,
+    path: str,
+    data: bytes,
+    *,
+    layer_index: int,
+    layer_digest: str,
     limits: SbomLimits,
-) -> tuple[Record, list[str]]:  # fmt: skip
+) -> tuple[Record, list[str]]:
     """Parse one cataloged file into a record.
 
     Args:
@@ -101,6 +106,17 @@ def parse_file(
         The record and any warnings.
     """
     record = Record(layer_index, layer_digest, "packages")
+    try:
+        warnings = _parse_into(record, cataloger, path, data, limits)
+    except Exception as exc:  # one unreadable file must not sink the whole SBOM
+        record = Record(layer_index, layer_digest, "packages")
+        warnings = [f"{path}: not cataloged ({type(exc).__name__}: {exc})"]
+    return record, warnings
+
+
+def _parse_into(
+    record: Record, cataloger: str, path: str, data: bytes, limits: SbomLimits
+) -> list[str]:
     warnings: list[str] = []
     if cataloger == "dpkg":
         record.packages = parse_dpkg_status(data)
@@ -126,4 +142,4 @@ def parse_file(
         record.packages = parse_package_json(data)
     elif cataloger == "java":
         record.packages = parse_java_archive(data, path, nested_budget=limits.max_archive_bytes)
-    return record, warnings
+    return warnings

@@ -12,6 +12,7 @@ import io
 import posixpath
 import re
 import zipfile
+import zlib
 
 from sealgate.sbom.model import Package
 
@@ -21,6 +22,7 @@ ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".jpi", ".hpi")
 _SMALL_MEMBER = 256 * 1024
 _MAX_NESTING = 1
 _MAX_MEMBERS = 100_000
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, NotImplementedError)
 _FILENAME_VERSION = re.compile(r"^(?P<name>.+?)-(?P<version>\d[\w.+-]*)$")
 
 
@@ -89,7 +91,7 @@ def _from_manifest(values: dict[str, str], filename: str) -> Package | None:
 def _scan(data: bytes, filename: str, depth: int, budget: list[int]) -> list[Package]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except _ZIP_ERRORS:
         return []
     packages: list[Package] = []
     manifest: dict[str, str] = {}
@@ -113,7 +115,7 @@ def _scan(data: bytes, filename: str, depth: int, budget: list[int]) -> list[Pac
                     manifest = _manifest(text) if text else {}
                 elif depth < _MAX_NESTING and name.lower().endswith(ARCHIVE_SUFFIXES):
                     nested.append(info)
-            except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+            except _ZIP_ERRORS:
                 continue  # one broken member does not hide the others
         if not packages and (pkg := _from_manifest(manifest, filename)):
             packages.append(pkg)
@@ -123,7 +125,7 @@ def _scan(data: bytes, filename: str, depth: int, budget: list[int]) -> list[Pac
             try:
                 with archive.open(info) as member:
                     inner = member.read(budget[0] + 1)
-            except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+            except _ZIP_ERRORS:
                 continue
             budget[0] -= len(inner)
             packages.extend(_scan(inner, info.filename, depth + 1, budget))

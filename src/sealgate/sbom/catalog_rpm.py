@@ -36,6 +36,7 @@ _TYPE_I18NSTRING = 9
 _MAX_INDEX = 0xFFFF  # rpm's own header sanity limits
 _MAX_DATA = 256 * 1024 * 1024
 _MAX_ROWS = 200_000
+_MAX_VM_STEPS = 100_000  # x1000 SQLite VM instructions: seconds of work at most
 
 
 def parse_header_blob(blob: bytes) -> dict[int, str | int]:
@@ -112,11 +113,22 @@ def parse_rpmdb_sqlite(data: bytes) -> tuple[list[Package], list[str]]:
     if len(image) > 20 and image[18] == 2 and image[19] == 2:
         image[18] = image[19] = 1  # WAL mode needs a -shm file; read it as rollback-journal
     conn = sqlite3.connect(":memory:")
+    conn.text_factory = bytes  # a corrupt database may hold invalid UTF-8 anywhere
     try:
         conn.execute("PRAGMA trusted_schema = OFF")
         conn.deserialize(bytes(image))
         conn.execute("PRAGMA query_only = ON")
         conn.execute("PRAGMA cell_size_check = ON")
+        kind = conn.execute("SELECT type FROM sqlite_master WHERE name = 'Packages'").fetchone()
+        if kind != (b"table",):  # a view could make the query below arbitrarily expensive
+            raise MalformedData("no Packages table in the rpm sqlite database")
+        steps = [0]
+
+        def budget() -> int:
+            steps[0] += 1
+            return int(steps[0] > _MAX_VM_STEPS)  # non-zero interrupts the statement
+
+        conn.set_progress_handler(budget, 1000)
         rows = conn.execute("SELECT blob FROM Packages LIMIT ?", (_MAX_ROWS,))
         packages: list[Package] = []
         bad = 0
@@ -131,7 +143,7 @@ def parse_rpmdb_sqlite(data: bytes) -> tuple[list[Package], list[str]]:
                 continue
             if pkg is not None:
                 packages.append(pkg)
-    except sqlite3.Error as exc:
+    except sqlite3.Error as exc:  # includes "interrupted" from the budget
         raise MalformedData(f"not a readable rpm sqlite database ({exc})") from None
     finally:
         conn.close()

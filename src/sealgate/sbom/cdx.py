@@ -9,7 +9,7 @@ properties: ``sealgate:layer`` (layer digest), ``sealgate:path`` (metadata file)
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from cyclonedx.model import Property
@@ -20,7 +20,7 @@ from cyclonedx.model.dependency import Dependency
 from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
 from cyclonedx.output.json import JsonV1Dot5, JsonV1Dot6
 from packageurl import PackageURL
-from sortedcontainers import SortedSet
+from sortedcontainers import SortedSet  # type: ignore[import-untyped]
 
 from sealgate import __version__
 from sealgate.errors import UsageError
@@ -68,46 +68,16 @@ def _licenses(values: Iterable[str], factory: Any) -> list[Any]:
     return made
 
 
-class _IndexedRegistrar:
-    """An indexed ``Bom.register_dependency`` with the library's semantics.
-
-    cyclonedx-python-lib's version scans every registered dependency on each call, and
-    ``Bom.validate()`` (run by every outputter) calls it once per component, which makes
-    output quadratic in the component count (minutes for 20,000 components). This one keeps
-    a ref -> Dependency index and adds new entries in one pre-sorted batch; it is installed
-    on our own Bom instance only.
-    """
-
-    def __init__(self, bom: Bom) -> None:
-        self._bom = bom
-        self._index: dict[BomRef, Dependency] = {d.ref: d for d in bom.dependencies}
-
-    def __call__(self, target: Any, depends_on: Iterable[Any] | None = None) -> None:
-        wanted = sorted(depends_on or (), key=lambda d: str(d.bom_ref))
-        fresh: list[Dependency] = []
-        for item in (target, *wanted):
-            if item.bom_ref not in self._index:
-                self._index[item.bom_ref] = Dependency(ref=item.bom_ref)
-                fresh.append(self._index[item.bom_ref])
-        if wanted:
-            if self._index[target.bom_ref] not in fresh:
-                self._bom.dependencies.discard(self._index[target.bom_ref])
-                fresh.append(self._index[target.bom_ref])
-            self._index[target.bom_ref].dependencies.update(
-                Dependency(ref=d.bom_ref) for d in wanted
-            )
-        self._bom.dependencies.update(sorted(fresh, key=lambda d: str(d.ref)))
+def _ref_order(dependency: Dependency) -> str:
+    """The order the library sorts dependencies in (by ref; refs are unique)."""
+    return str(dependency.ref)
 
 
 def _library_order(component: Component) -> tuple[Any, ...]:
-    """The order cyclonedx-python-lib sorts components in, for unique bom-refs.
-
-    Its ``SortedSet`` compares components through a ~30-field tuple rebuilt on every
-    comparison; feeding it pre-sorted input keeps that to one comparison per component.
-    """
+    """The order the library sorts components in (type, group, name, version, bom-ref)."""
     return (
         component.type.value,
-        component.group is None,
+        component.group is None,  # the library sorts None last
         component.group or "",
         component.name,
         component.version is None,
@@ -116,18 +86,52 @@ def _library_order(component: Component) -> tuple[Any, ...]:
     )
 
 
-def _add_components(bom: Bom, components: list[Component]) -> None:
-    """Put components into the Bom without the library's costly comparisons.
+def _keyed(owner: object, attribute: str, key: Callable[[Any], Any]) -> None:
+    """Swap a model object's ``SortedSet`` for one keyed by ``key`` (same order, same items).
 
-    ``Bom.components`` is a ``SortedSet`` ordered by ``Component.__lt__``, which rebuilds a
-    ~30-field tuple on every comparison (about half of all output time for 1,000 components).
-    A ``SortedSet`` keyed by :func:`_library_order` holds the same elements in the same order
-    and computes each key once. If the library's internals change, fall back to its API.
+    The library sorts components and dependencies with ``__lt__`` methods that rebuild a
+    tuple of every field (including whole nested sets) on each comparison; a key is computed
+    once per item. Most of the output time for 1,000+ components went there. If the library's
+    internals ever differ, the object is left as it is: slower, never wrong.
     """
-    if isinstance(getattr(bom, "_components", None), SortedSet):
-        vars(bom)["_components"] = SortedSet(components, key=_library_order)
-    else:  # pragma: no cover - a future library layout
-        bom.components.update(components)
+    current = vars(owner).get(attribute)
+    if isinstance(current, SortedSet) and current.key is None:
+        vars(owner)[attribute] = SortedSet(current, key=key)
+
+
+class _IndexedRegistrar:
+    """An indexed ``Bom.register_dependency`` with the library's semantics.
+
+    The library's version scans every registered dependency on each call, and
+    ``Bom.validate()`` (run by every outputter) calls it once per component: quadratic in
+    the component count (minutes for 20,000 components). This one keeps a ref -> Dependency
+    index; it is installed on our own Bom instance only.
+    """
+
+    def __init__(self, bom: Bom) -> None:
+        self._bom = bom
+        self._index: dict[BomRef, Dependency] = {d.ref: d for d in bom.dependencies}
+
+    def _entry(self, ref: BomRef, fresh: list[Dependency]) -> Dependency:
+        found = self._index.get(ref)
+        if found is None:
+            found = self._index[ref] = Dependency(ref=ref)
+            _keyed(found, "_dependencies", _ref_order)
+            fresh.append(found)
+        return found
+
+    def __call__(self, target: Any, depends_on: Iterable[Any] | None = None) -> None:
+        wanted = list(depends_on or ())
+        fresh: list[Dependency] = []
+        entry = self._entry(target.bom_ref, fresh)
+        for item in wanted:
+            self._entry(item.bom_ref, fresh)
+        if wanted:
+            if entry not in fresh:  # its sort key changes: take it out while it does
+                self._bom.dependencies.discard(entry)
+                fresh.append(entry)
+            entry.dependencies.update(Dependency(ref=d.bom_ref) for d in wanted)
+        self._bom.dependencies.update(fresh)
 
 
 def _display_name(pkg: Package) -> tuple[str | None, str]:
@@ -168,7 +172,9 @@ def render_cyclonedx(
         raise UsageError(f"unsupported CycloneDX spec version {spec_version!r} (use 1.5 or 1.6)")
     factory = LicenseFactory()
     bom = Bom()
-    vars(bom)["register_dependency"] = _IndexedRegistrar(bom)  # see _IndexedRegistrar
+    _keyed(bom, "_components", _library_order)
+    _keyed(bom, "_dependencies", _ref_order)
+    vars(bom)["register_dependency"] = _IndexedRegistrar(bom)
     image = Component(
         type=ComponentType.CONTAINER,
         name=image_name,
@@ -214,7 +220,7 @@ def render_cyclonedx(
                 ],
             )
         )
-    _add_components(bom, components)
+    bom.components.update(components)
     bom.register_dependency(image, components)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the library warns about optional, absent fields

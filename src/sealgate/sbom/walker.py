@@ -193,9 +193,12 @@ class _LayerWalk:
         if source is None or source.kind == "symlink":
             return
         record = Record(
-            self.index, self.digest, source.kind, licenses=list(source.licenses),
+            self.index,
+            self.digest,
+            source.kind,
+            licenses=list(source.licenses),
             os_info=source.os_info,
-        )  # fmt: skip
+        )
         record.packages = [
             replace(pkg, qualifiers=dict(pkg.qualifiers), licenses=list(pkg.licenses), path=path)
             for pkg in source.packages

@@ -166,7 +166,8 @@ def test_java_pom_properties_nested_and_manifest_fallback() -> None:
     manifest_only = jar(
         [],
         manifest="Manifest-Version: 1.0\r\nImplementation-Title: netty-common\r\n"
-        "Implementation-Version: 4.1.108.Final\r\nBundle-SymbolicName: io.netty.netty-\r\n common\r\n"
+        "Implementation-Version: 4.1.108.Final\r\n"
+        "Bundle-SymbolicName: io.netty.netty-\r\n common\r\n"  # a continuation line
         "Bundle-License: Apache-2.0\r\n",
     )
     war = jar(

@@ -211,7 +211,14 @@ SPDX_SUBSET_SCHEMA: dict[str, Any] = {
     # The parts of the SPDX 2.3 JSON schema (spdx/spdx-spec schemas/spdx-schema.json) that
     # constrain what we emit: required fields, identifier and date patterns, enumerations.
     "type": "object",
-    "required": ["SPDXID", "creationInfo", "dataLicense", "name", "spdxVersion", "documentNamespace"],
+    "required": [
+        "SPDXID",
+        "creationInfo",
+        "dataLicense",
+        "name",
+        "spdxVersion",
+        "documentNamespace",
+    ],
     "properties": {
         "spdxVersion": {"const": "SPDX-2.3"},
         "SPDXID": {"const": "SPDXRef-DOCUMENT"},
@@ -231,21 +238,44 @@ SPDX_SUBSET_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "SPDXID": {"pattern": "^SPDXRef-[a-zA-Z0-9.-]+$"},
                     "primaryPackagePurpose": {
-                        "enum": ["OTHER", "INSTALL", "ARCHIVE", "FIRMWARE", "APPLICATION", "FRAMEWORK",
-                                 "LIBRARY", "CONTAINER", "SOURCE", "DEVICE", "OPERATING-SYSTEM", "FILE"]
+                        "enum": [
+                            "OTHER",
+                            "INSTALL",
+                            "ARCHIVE",
+                            "FIRMWARE",
+                            "APPLICATION",
+                            "FRAMEWORK",
+                            "LIBRARY",
+                            "CONTAINER",
+                            "SOURCE",
+                            "DEVICE",
+                            "OPERATING-SYSTEM",
+                            "FILE",
+                        ]
                     },
                     "checksums": {
                         "type": "array",
-                        "items": {"required": ["algorithm", "checksumValue"],
-                                  "properties": {"checksumValue": {"pattern": "^[0-9a-fA-F]+$"}}},
+                        "items": {
+                            "required": ["algorithm", "checksumValue"],
+                            "properties": {"checksumValue": {"pattern": "^[0-9a-fA-F]+$"}},
+                        },
                     },
                     "externalRefs": {
                         "type": "array",
                         "items": {
                             "required": ["referenceCategory", "referenceLocator", "referenceType"],
-                            "properties": {"referenceCategory": {"enum": [
-                                "OTHER", "PERSISTENT-ID", "SECURITY", "PACKAGE-MANAGER",
-                                "PACKAGE_MANAGER", "PERSISTENT_ID"]}},
+                            "properties": {
+                                "referenceCategory": {
+                                    "enum": [
+                                        "OTHER",
+                                        "PERSISTENT-ID",
+                                        "SECURITY",
+                                        "PACKAGE-MANAGER",
+                                        "PACKAGE_MANAGER",
+                                        "PERSISTENT_ID",
+                                    ]
+                                }
+                            },
                         },
                     },
                 },
@@ -257,18 +287,22 @@ SPDX_SUBSET_SCHEMA: dict[str, Any] = {
         },
         "hasExtractedLicensingInfos": {
             "type": "array",
-            "items": {"required": ["extractedText", "licenseId"],
-                      "properties": {"licenseId": {"pattern": "^LicenseRef-[a-zA-Z0-9.-]+$"}}},
+            "items": {
+                "required": ["extractedText", "licenseId"],
+                "properties": {"licenseId": {"pattern": "^LicenseRef-[a-zA-Z0-9.-]+$"}},
+            },
         },
     },
-}  # fmt: skip
+}
 
 
 def test_spdx_json() -> None:
     result = generate_sbom(
-        debian_app_image(), image_name="registry.example/shop", image_digest=IMAGE_DIGEST,
+        debian_app_image(),
+        image_name="registry.example/shop",
+        image_digest=IMAGE_DIGEST,
         output_format="spdx-json",
-    )  # fmt: skip
+    )
     assert result.media_type == "application/spdx+json"
     document = json.loads(result.document)
     jsonschema.validate(document, SPDX_SUBSET_SCHEMA)

@@ -68,8 +68,13 @@ def test_opaque_directory_hides_lower_contents_but_keeps_its_own() -> None:
 def test_whiteout_only_affects_lower_layers() -> None:
     # The same layer re-creating a path after whiting it out (tar order: whiteout last).
     base = layer([file(*dist_info("six", "1.15.0"))])
-    top = layer([directory(f"{SITE}/six-1.16.0.dist-info"), file(*dist_info("six", "1.16.0")),
-                 whiteout(f"{SITE}/six-1.15.0.dist-info")])  # fmt: skip
+    top = layer(
+        [
+            directory(f"{SITE}/six-1.16.0.dist-info"),
+            file(*dist_info("six", "1.16.0")),
+            whiteout(f"{SITE}/six-1.15.0.dist-info"),
+        ]
+    )
     names = component_names([base, top])
     assert set(names) == {"six"}
     assert names["six"]["sealgate:path"].endswith("six-1.16.0.dist-info/METADATA")
@@ -125,31 +130,39 @@ def test_overwritten_go_binary_that_is_no_longer_go() -> None:
 
 def test_hardlinked_metadata_is_listed_at_both_paths() -> None:
     target = "opt/a/node_modules/left-pad/package.json"
-    image = [layer([
-        file(target, '{"name": "left-pad", "version": "1.3.0", "license": "WTFPL"}'),
-        hardlink("opt/b/node_modules/left-pad/package.json", target),
-    ])]  # fmt: skip
+    image = [
+        layer(
+            [
+                file(target, '{"name": "left-pad", "version": "1.3.0", "license": "WTFPL"}'),
+                hardlink("opt/b/node_modules/left-pad/package.json", target),
+            ]
+        )
+    ]
     result = generate_sbom(image, image_name="img", image_digest=IMAGE_DIGEST)
     assert result.components == 2
 
 
 def test_os_release_symlink_resolution_and_loops() -> None:
     resolved = [
-        layer([
-            file("usr/lib/os-release", "ID=debian\nVERSION_ID=12\n"),
-            symlink("etc/os-release", "../usr/lib/os-release"),
-            file(STATUS, data("dpkg-status")),
-        ])
-    ]  # fmt: skip
+        layer(
+            [
+                file("usr/lib/os-release", "ID=debian\nVERSION_ID=12\n"),
+                symlink("etc/os-release", "../usr/lib/os-release"),
+                file(STATUS, data("dpkg-status")),
+            ]
+        )
+    ]
     result = generate_sbom(resolved, image_name="img", image_digest=IMAGE_DIGEST)
     assert b"distro=debian-12" in result.document
     looping = [
-        layer([
-            symlink("etc/os-release", "os-release"),
-            symlink("usr/lib/os-release", "/etc/os-release"),
-            file(STATUS, data("dpkg-status")),
-        ])
-    ]  # fmt: skip
+        layer(
+            [
+                symlink("etc/os-release", "os-release"),
+                symlink("usr/lib/os-release", "/etc/os-release"),
+                file(STATUS, data("dpkg-status")),
+            ]
+        )
+    ]
     result = generate_sbom(looping, image_name="img", image_digest=IMAGE_DIGEST)
     assert b"pkg:deb/debian/libc6" in result.document
     assert b"distro=" not in result.document

@@ -1,0 +1,87 @@
+"""Shared benchmark plumbing: a real registry on loopback, images, timing, a plain-HTTP floor."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python benchmarks/x.py` from a checkout
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from tests.support.registry_server import RegistryServer, start_registry  # noqa: E402
+
+T = TypeVar("T")
+WORKERS = 16
+
+
+@contextmanager
+def registry(tmp: Path) -> Iterator[RegistryServer]:
+    server = start_registry(tmp / "registry")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def timed(label: str, work: Callable[[], T]) -> tuple[T, float]:
+    start = time.perf_counter()
+    result = work()
+    elapsed = time.perf_counter() - start
+    print(f"  {label:<44} {elapsed:8.2f} s", file=sys.stderr)
+    return result, elapsed
+
+
+def parallel(items: Iterable[T], work: Callable[[T], object], workers: int = WORKERS) -> None:
+    with ThreadPoolExecutor(workers) as pool:
+        for _ in pool.map(work, items):
+            pass
+
+
+def best_of(runs: int, work: Callable[[], object]) -> float:
+    """Median of ``runs`` timings: one noisy run on a 2-core box must not decide a ratio."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class PlainFetcher:
+    """The I/O floor: the same requests with a bare httpx client, no parsing, no crypto."""
+
+    def __init__(self, host: str) -> None:
+        limits = httpx.Limits(max_connections=WORKERS * 2, max_keepalive_connections=WORKERS * 2)
+        self.client = httpx.Client(base_url=f"http://{host}", limits=limits, timeout=30)
+
+    def head_manifest(self, repo: str, reference: str, accept: str) -> str:
+        response = self.client.head(f"/v2/{repo}/manifests/{reference}", headers={"Accept": accept})
+        response.raise_for_status()
+        return response.headers["Docker-Content-Digest"]
+
+    def get_manifest(self, repo: str, reference: str, accept: str) -> bytes:
+        response = self.client.get(f"/v2/{repo}/manifests/{reference}", headers={"Accept": accept})
+        response.raise_for_status()
+        return response.content
+
+    def get_blob(self, repo: str, digest: str) -> bytes:
+        response = self.client.get(f"/v2/{repo}/blobs/{digest}", follow_redirects=True)
+        response.raise_for_status()
+        return response.content
+
+    def close(self) -> None:
+        self.client.close()
