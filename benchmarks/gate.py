@@ -21,14 +21,14 @@ import time
 from pathlib import Path
 
 import yaml
-from _common import WORKERS, PlainFetcher, best_of, parallel, registry, timed
+from tests.support.images import build_image, push_image
 
+from _common import WORKERS, PlainFetcher, best_of, parallel, registry, timed
 from sealgate.config import ClientConfig
 from sealgate.keys import generate_key_pair, load_signer_pem
 from sealgate.oci import MANIFEST_ACCEPT, OCI_MANIFEST, Reference, RegistryClient
 from sealgate.workflows.attest import AttestOptions, attest_image
 from sealgate.workflows.sign import SignOptions, sign_image
-from tests.support.images import build_image, push_image
 
 SBOM = json.dumps(
     {
@@ -59,8 +59,8 @@ def run_gate(config: Path, env: str = "bench") -> tuple[float, int]:
 
 
 def profile_warm(config: Path) -> None:
-    import cProfile
     import contextlib
+    import cProfile
     import io
     import pstats
 

@@ -15,15 +15,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import WORKERS, PlainFetcher, best_of, parallel, peak_rss_mib, registry, timed
+from tests.support.images import build_image, push_image
 
+from _common import WORKERS, PlainFetcher, best_of, parallel, peak_rss_mib, registry, timed
 from sealgate.checks.tlog import TlogPolicy
 from sealgate.config import ClientConfig
 from sealgate.keys import generate_key_pair, load_signer_pem, load_verifier_pem
 from sealgate.oci import MANIFEST_ACCEPT, OCI_MANIFEST, Reference, RegistryClient
 from sealgate.workflows.sign import SignOptions, sign_image
 from sealgate.workflows.verify import TrustPolicy, verify_signatures
-from tests.support.images import build_image, push_image
 
 
 def main() -> None:
