@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python benchmarks/x.py` from a checkout
     sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
-from tests.support.registry_server import RegistryServer, start_registry  # noqa: E402
+import httpx
+from tests.support.registry_server import RegistryServer, start_registry
 
 T = TypeVar("T")
 WORKERS = 16

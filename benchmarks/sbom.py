@@ -41,8 +41,8 @@ try:
 except ImportError:  # not installed: run from the source tree
     sys.path.insert(0, str(ROOT / "src"))
 
-from sealgate.sbom import LayerSource, generate_sbom  # noqa: E402
-from sealgate.sbom.stream import LayerReader, decompressed_chunks  # noqa: E402
+from sealgate.sbom import LayerSource, generate_sbom
+from sealgate.sbom.stream import LayerReader, decompressed_chunks
 
 MiB = 1024 * 1024
 GZ = "application/vnd.oci.image.layer.v1.tar+gzip"
