@@ -22,7 +22,7 @@ from sealgate.workflows.attest import AttestOptions, attest_image
 from sealgate.workflows.sbom import image_sboms
 from sealgate.workflows.targets import read_digest_file
 
-__all__ = ["check_scan_report", "register"]
+__all__ = ["add_scan_flags", "check_scan_report", "read_input", "register"]
 
 _MAX_INPUT = 256 * 1024 * 1024
 

@@ -145,6 +145,8 @@ def parse_rpmdb_sqlite(data: bytes) -> tuple[list[Package], list[str]]:
                 packages.append(pkg)
     except sqlite3.Error as exc:  # includes "interrupted" from the budget
         raise MalformedData(f"not a readable rpm sqlite database ({exc})") from None
+    except UnicodeDecodeError:  # SQLite's error message quoted a corrupt schema
+        raise MalformedData("not a readable rpm sqlite database (corrupt schema)") from None
     finally:
         conn.close()
     warnings = [f"{bad} rpm header(s) could not be decoded"] if bad else []
