@@ -105,11 +105,11 @@ def parse_file(
     Returns:
         The record and any warnings.
     """
-    record = Record(layer_index, layer_digest, "packages")
+    record = Record(layer_index, layer_digest, "packages", cataloger=cataloger)
     try:
         warnings = _parse_into(record, cataloger, path, data, limits)
     except Exception as exc:  # one unreadable file must not sink the whole SBOM
-        record = Record(layer_index, layer_digest, "packages")
+        record = Record(layer_index, layer_digest, "packages", cataloger=cataloger)
         warnings = [f"{path}: not cataloged ({type(exc).__name__}: {exc})"]
     return record, warnings
 

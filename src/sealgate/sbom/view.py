@@ -31,6 +31,7 @@ class Record:
     licenses: list[str] = field(default_factory=list)
     os_info: OsInfo | None = None
     target: str = ""  # symlink target, as written in the layer
+    cataloger: str = ""  # which cataloger read the file ("go" for Go binaries)
 
 
 def ancestors(path: str) -> Iterator[str]:

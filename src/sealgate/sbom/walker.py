@@ -138,7 +138,7 @@ class _LayerWalk:
                 self.go_binary(archive, info, path)
             return
         if found.cataloger == "rpm-legacy":
-            self.view.put(path, Record(self.index, self.digest, "rpm-legacy"))
+            self.view.put(path, Record(self.index, self.digest, "rpm-legacy", cataloger="rpm"))
             return
         if info.size > found.cap:
             self.notes.add(
@@ -182,7 +182,9 @@ class _LayerWalk:
                 "its modules are not listed"
             )
             return
-        record = Record(self.index, self.digest, "packages", packages=parse_modinfo(found))
+        record = Record(
+            self.index, self.digest, "packages", packages=parse_modinfo(found), cataloger="go"
+        )
         for pkg in record.packages:
             pkg.layer, pkg.path = self.digest, path
         self.store(path, record)
@@ -192,12 +194,17 @@ class _LayerWalk:
         source = self.view.get(target)
         if source is None or source.kind == "symlink":
             return
+        if source.cataloger != "go":  # Go binaries are found by content, the rest by path
+            found = route(path, self.limits)
+            if found is None or found.cataloger != source.cataloger:
+                return
         record = Record(
             self.index,
             self.digest,
             source.kind,
             licenses=list(source.licenses),
             os_info=source.os_info,
+            cataloger=source.cataloger,
         )
         record.packages = [
             replace(pkg, qualifiers=dict(pkg.qualifiers), licenses=list(pkg.licenses), path=path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import importlib
 import io
+import random
 import tarfile
 import tracemalloc
 import zlib
@@ -23,8 +24,13 @@ from tests.unit.sbom.imagekit import (
     TAR,
     data,
     file,
+    go_binary,
+    hardlink,
+    jar,
     layer,
     layer_blob,
+    rpm_package,
+    rpmdb_sqlite,
     source,
     symlink,
     tar_bytes,
@@ -302,3 +308,54 @@ def test_huge_files_stream_through_with_flat_memory() -> None:
     assert result.components == 0
     assert len(result.warnings) == 2
     assert peak < 24 * MiB, peak
+
+
+def test_mutated_layers_fail_cleanly_or_succeed() -> None:
+    """A small deterministic fuzz: random byte flips and cuts never escape as a crash."""
+    raw = tar_bytes(
+        [
+            file(STATUS, data("dpkg-status")),
+            file("lib/apk/db/installed", data("apk-installed")),
+            file("usr/bin/tool", go_binary(), mode=0o755),
+            file("srv/app.jar", jar([("org.acme", "app", "1.0")])),
+            file(
+                "var/lib/rpm/rpmdb.sqlite",
+                rpmdb_sqlite([rpm_package("bash", "5", "1", "x86_64", "MIT")]),
+            ),
+            file("srv/node_modules/express/package.json", data("express-package.json")),
+            symlink("etc/os-release", "../usr/lib/os-release"),
+            hardlink("var/lib/dpkg/status-old", STATUS),
+        ]
+    )
+    rng = random.Random(20240601)  # noqa: S311 - reproducible fuzzing, not crypto
+    outcomes = {"ok": 0, "malformed": 0}
+    for _ in range(200):
+        mutated = bytearray(raw)
+        for _ in range(rng.choice((1, 3, 10, 40))):
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            del mutated[rng.randrange(len(mutated)) :]
+        blob = gzip.compress(bytes(mutated)) if rng.random() < 0.5 else bytes(mutated)
+        try:
+            result = run([source(blob, TAR)])
+        except MalformedData:
+            outcomes["malformed"] += 1
+            continue
+        outcomes["ok"] += 1
+        assert not any("not cataloged (" in w for w in result.warnings), result.warnings
+    assert outcomes["ok"] > 25
+    assert outcomes["malformed"] > 25
+
+
+def test_a_cataloger_crash_is_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(data: bytes) -> list[Any]:
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr("sealgate.sbom.catalog.parse_package_json", boom)
+    image = layer([file("n/node_modules/x/package.json", "{}"), file(STATUS, data("dpkg-status"))])
+    result = run([image])
+    assert result.components == 3
+    assert result.warnings == [
+        f"n/node_modules/x/package.json: not cataloged (RuntimeError: parser bug) "
+        f"(layer {image.digest})"
+    ]

@@ -140,6 +140,20 @@ def test_hardlinked_metadata_is_listed_at_both_paths() -> None:
     ]
     result = generate_sbom(image, image_name="img", image_digest=IMAGE_DIGEST)
     assert result.components == 2
+    # A link to a package database from a path no cataloger reads is not a second database;
+    # a hard-linked Go binary is still a Go binary wherever it lives.
+    image = [
+        layer(
+            [
+                file(STATUS, data("dpkg-status")),
+                hardlink("var/backups/dpkg.status.0", STATUS),
+                file("usr/bin/tool", go_binary(), mode=0o755),
+                hardlink("usr/local/bin/tool-alias", "usr/bin/tool"),
+            ]
+        )
+    ]
+    result = generate_sbom(image, image_name="img", image_digest=IMAGE_DIGEST)
+    assert result.components == 3 + 2 * 6
 
 
 def test_os_release_symlink_resolution_and_loops() -> None:
