@@ -17,6 +17,7 @@ from sealgate.cli.common import (
     truthy,
 )
 from sealgate.errors import ExitCode, InputError, UsageError
+from sealgate.files import read_capped
 from sealgate.formats.scan_reports import SEVERITIES, enforce_severity, parse_scan_report
 from sealgate.workflows.attest import AttestOptions, attest_image
 from sealgate.workflows.sbom import image_sboms
@@ -44,17 +45,9 @@ def read_input(path: Path) -> bytes:
     Raises:
         InputError: unreadable or larger than 256 MiB.
     """
-    try:
-        if str(path) == "-":
-            data = sys.stdin.buffer.read(_MAX_INPUT + 1)
-        else:
-            with path.open("rb") as handle:
-                data = handle.read(_MAX_INPUT + 1)
-    except OSError as err:
-        raise InputError(f"cannot read {path}: {err.strerror}") from err
-    if len(data) > _MAX_INPUT:
-        raise InputError(f"{path} is larger than 256 MiB")
-    return data
+    if str(path) == "-":
+        return read_capped(sys.stdin.buffer, _MAX_INPUT, error=InputError, name="standard input")
+    return read_capped(path, _MAX_INPUT, error=InputError)
 
 
 def check_scan_report(args: argparse.Namespace) -> None:

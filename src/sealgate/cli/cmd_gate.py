@@ -12,6 +12,7 @@ from rich.console import Console
 
 from sealgate.cli.common import add_registry_flags, open_client, repository_override
 from sealgate.errors import InputError
+from sealgate.files import read_capped
 from sealgate.gate import (
     CI_SYSTEMS,
     PARTS,
@@ -95,10 +96,7 @@ def register(sub: Any) -> None:
 
 
 def _read_stdin() -> bytes:
-    data = sys.stdin.buffer.read(_MAX_STDIN + 1)
-    if len(data) > _MAX_STDIN:
-        raise InputError("standard input is larger than 64 MiB")
-    return data
+    return read_capped(sys.stdin.buffer, _MAX_STDIN, error=InputError, name="standard input")
 
 
 def _run(args: argparse.Namespace, images_override: Any = None) -> GateReport:

@@ -25,6 +25,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sealgate.config import MiB
 from sealgate.errors import ConfigError
+from sealgate.files import read_capped
 
 __all__ = [
     "MAX_ALIASES",
@@ -236,11 +237,5 @@ def read_yaml_file(path: Path, *, max_bytes: int = 16 * MiB, **limits: int) -> l
     Raises:
         ConfigError: unreadable, too large, or not acceptable YAML.
     """
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(max_bytes + 1)
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
-    if len(raw) > max_bytes:
-        raise ConfigError(f"{path}: larger than {max_bytes} bytes")
+    raw = read_capped(path, max_bytes, error=ConfigError)
     return parse_yaml(raw, source=str(path), **limits)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sealgate.errors import ConfigError, UsageError
+from sealgate.files import read_capped
 from sealgate.gate._workloads import containers, is_k8s_object
 from sealgate.gate._yaml import PathKey, YamlDocument, format_path, parse_yaml
 from sealgate.gate.config import EnvironmentConfig, ImageRules
@@ -356,14 +357,7 @@ def collect_images(
 
 
 def _read(path: Path) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_SOURCE_BYTES + 1)
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
-    if len(raw) > _MAX_SOURCE_BYTES:
-        raise ConfigError(f"{path}: larger than {_MAX_SOURCE_BYTES} bytes")
-    return raw
+    return read_capped(path, _MAX_SOURCE_BYTES, error=ConfigError)
 
 
 def environment_images(env: EnvironmentConfig) -> tuple[ImageSpec, ...]:

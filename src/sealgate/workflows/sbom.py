@@ -11,7 +11,7 @@ from typing import BinaryIO
 from sealgate.errors import MalformedData, UsageError
 from sealgate.oci import INDEX_TYPES, Descriptor, Reference, RegistryClient, parse_index
 from sealgate.sbom import LayerSource, SbomResult, generate_sbom
-from sealgate.workflows.targets import resolve_image
+from sealgate.workflows.targets import pinned_digest, resolve_image
 
 __all__ = ["PlatformSbom", "image_sboms"]
 
@@ -95,11 +95,10 @@ def image_sboms(
             raise UsageError(f"{ref} has no platform {platform}")
     results = []
     for target, name in targets:
-        assert target.digest is not None
         result = generate_sbom(
             _layer_sources(client, target),
             image_name=target.name,
-            image_digest=target.digest,
+            image_digest=pinned_digest(target),
             spec_version=spec_version,
             output_format=output_format,
             platform=name,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sealgate.errors import InputError, UsageError
+from sealgate.files import read_capped
 from sealgate.oci import Descriptor, Reference, RegistryClient
 
 __all__ = [
@@ -53,13 +54,7 @@ def read_digest_file(path: Path) -> str:
     Raises:
         InputError: the file is unreadable, too large, or holds no single digest.
     """
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_DIGEST_FILE + 1)
-    except OSError as err:
-        raise InputError(f"cannot read digest file {path}: {err.strerror}") from err
-    if len(raw) > _MAX_DIGEST_FILE:
-        raise InputError(f"digest file {path} is larger than 1 MiB")
+    raw = read_capped(path, _MAX_DIGEST_FILE, error=InputError, name=f"digest file {path}")
     text = raw.decode("utf-8", errors="replace").strip()
     if text.startswith("{"):
         try:
