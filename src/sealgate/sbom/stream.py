@@ -219,10 +219,14 @@ class LayerReader:
         """Read exactly ``size`` bytes, fewer only at the end of the stream.
 
         Args:
-            size: Bytes wanted; negative reads to the end (used only for draining).
+            size: Bytes wanted; negative reads to the end.
 
         Returns:
             The bytes.
+
+        Raises:
+            LimitExceeded: The layer expands past ``max_bytes``.
+            MalformedData: The compressed stream is corrupt or truncated.
         """
         if size < 0:
             parts = []

@@ -20,7 +20,7 @@ __all__ = ["MergedView", "Record", "RecordKind", "ancestors"]
 RecordKind = Literal["packages", "copyright", "os-release", "symlink", "rpm-legacy"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """What one cataloged file contributed, and which layer it came from."""
 

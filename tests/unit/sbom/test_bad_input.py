@@ -289,7 +289,7 @@ class _GeneratedLayer(io.RawIOBase):
 def test_huge_files_stream_through_with_flat_memory() -> None:
     elf = b"\x7fELF\x02\x01\x01" + b"\0" * 57
     files = [
-        ("data/blob.bin", 80 * MiB, 0o644, b""),
+        ("data/model.bin", 200 * MiB, 0o644, b""),  # one 200 MB file, streamed past
         ("usr/bin/huge-exe", 80 * MiB, 0o755, elf),  # scanned for Go build info, in chunks
         (STATUS, 48 * MiB, 0o644, b""),  # cataloged name, over its cap: skipped, not buffered
         ("opt/lib/app.jar", 80 * MiB, 0o644, b""),  # over the archive cap
@@ -297,7 +297,7 @@ def test_huge_files_stream_through_with_flat_memory() -> None:
 
     @contextmanager
     def opener() -> Iterator[BinaryIO]:
-        yield io.BufferedReader(_GeneratedLayer(files), 256 * 1024)  # type: ignore[misc]
+        yield io.BufferedReader(_GeneratedLayer(files), 256 * 1024)
 
     tracemalloc.start()
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 from sealgate.errors import UsageError
@@ -337,3 +337,20 @@ def test_empty_image(validate_cyclonedx: Any) -> None:
     result: SbomResult = generate_sbom([], image_name="scratch", image_digest=IMAGE_DIGEST)
     assert result.components == 0
     validate_cyclonedx(result)
+
+
+def test_fast_paths_give_the_library_s_own_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keyed sets and indexed dependency registry only change speed, never the document."""
+    layers = debian_app_image()
+
+    def stable(result: SbomResult) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(result.document)
+        del document["serialNumber"], document["metadata"]["timestamp"]
+        return document
+
+    fast = stable(generate_sbom(layers, image_name="r/x", image_digest=IMAGE_DIGEST))
+    monkeypatch.setattr("sealgate.sbom.cdx._keyed", lambda *_args: None)
+    monkeypatch.setattr("sealgate.sbom.cdx._IndexedRegistrar", lambda bom: bom.register_dependency)
+    plain = stable(generate_sbom(layers, image_name="r/x", image_digest=IMAGE_DIGEST))
+    assert fast == plain
+    assert [c["bom-ref"] for c in fast["components"]] == [c["bom-ref"] for c in plain["components"]]
