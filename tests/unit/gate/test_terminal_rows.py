@@ -25,9 +25,15 @@ def _report(n: int, failed: set[int]) -> GateReport:
         results.append(ImageResult(ImageSpec(ref=ref, text=str(ref)), verdict))
     now = datetime(2026, 1, 1, tzinfo=UTC)
     return GateReport(
-        environment="prod", tier="production", soft_fail=False,
-        decision="blocked" if failed else "verified", exit_code=2 if failed else 0,
-        results=tuple(results), started_at=now, finished_at=now, message="m",
+        environment="prod",
+        tier="production",
+        soft_fail=False,
+        decision="blocked" if failed else "verified",
+        exit_code=2 if failed else 0,
+        results=tuple(results),
+        started_at=now,
+        finished_at=now,
+        message="m",
     )
 
 
