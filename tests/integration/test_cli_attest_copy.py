@@ -369,3 +369,44 @@ def test_skopeo_copies_image_and_sig_tag_and_copy_still_verifies(
         assert copied.returncode == 0, copied.stderr
     result = verify(registry, [keys["first.pub"]], f"{dest_repo}:v1", home=tmp_path)
     assert result.code == 0, result.err
+
+
+def test_conditions_apply_to_every_attestation_not_just_one(
+    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+) -> None:
+    """An old passing SBOM attestation must not hide a newer failing one (cosign --policy)."""
+    image = _image(client, registry, repo)
+    good, empty = tmp_path / "good.json", tmp_path / "empty.json"
+    good.write_text(json.dumps(SBOM))
+    empty.write_text(json.dumps({**SBOM, "components": []}))
+    condition = ["--type", "cyclonedx", "--condition", "length(predicate.components) > `0`"]
+    assert (
+        attest(
+            registry,
+            keys["first"],
+            image,
+            "--type",
+            "cyclonedx",
+            "--predicate",
+            str(good),
+            home=tmp_path,
+        ).code
+        == 0
+    )
+    assert verify_att(registry, keys["first.pub"], image, *condition, home=tmp_path).code == 0
+    assert (
+        attest(
+            registry,
+            keys["first"],
+            image,
+            "--type",
+            "cyclonedx",
+            "--predicate",
+            str(empty),
+            home=tmp_path,
+        ).code
+        == 0
+    )
+    failing = verify_att(registry, keys["first.pub"], image, *condition, home=tmp_path)
+    assert failing.code == 1
+    assert "1 of 2" in failing.err

@@ -45,7 +45,8 @@ def compile_conditions(expressions: Sequence[str]) -> list[Any]:
 
 
 def _truthy(value: Any) -> bool:
-    return value not in (None, False, "", [], {})
+    # JMESPath falsiness; compared by type so that 0 (truthy in JMESPath) is not Python-falsy.
+    return not (value is None or value is False or value in ("", [], {}))
 
 
 def check_conditions(statement_json: bytes, expressions: Sequence[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from sealgate.cli.common import add_registry_flags, open_client, repository_override
-from sealgate.errors import InputError
+from sealgate.errors import InputError, UsageError
 from sealgate.files import read_capped
 from sealgate.gate import (
     CI_SYSTEMS,
@@ -99,6 +100,42 @@ def _read_stdin() -> bytes:
     return read_capped(sys.stdin.buffer, _MAX_STDIN, error=InputError, name="standard input")
 
 
+def _cache_secret() -> bytes:
+    """The key that authenticates verdict-cache entries; never stored in the cache itself.
+
+    ``SEALGATE_CACHE_KEY`` (hex, e.g. a CI secret shared by a runner pool), else a private
+    per-user key file under ``$XDG_CACHE_HOME/sealgate`` created on first use.
+
+    Raises:
+        UsageError: SEALGATE_CACHE_KEY is set but not hex of at least 16 bytes.
+    """
+    configured = os.environ.get("SEALGATE_CACHE_KEY", "").strip()
+    if configured:
+        try:
+            secret = bytes.fromhex(configured)
+        except ValueError:
+            secret = b""
+        if len(secret) < 16:
+            raise UsageError("SEALGATE_CACHE_KEY must be hex of at least 16 bytes")
+        return secret
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sealgate"
+    path = base / "verdict-cache.key"
+    try:
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+    except FileExistsError:
+        pass
+    except OSError:
+        return secrets.token_bytes(32)  # unwritable home: the cache serves this run only
+    try:
+        secret = path.read_bytes()[:64]
+    except OSError:
+        return secrets.token_bytes(32)
+    return secret if len(secret) >= 16 else secrets.token_bytes(32)
+
+
 def _run(args: argparse.Namespace, images_override: Any = None) -> GateReport:
     config = load_config(args.config)
     env = config.environment(args.env)
@@ -112,7 +149,7 @@ def _run(args: argparse.Namespace, images_override: Any = None) -> GateReport:
         images = environment_images(env)
     cache = None
     if config.cache is not None and config.cache.enabled and not args.no_cache:
-        cache = VerdictCache.from_settings(config.cache)
+        cache = VerdictCache.from_settings(config.cache, secret=_cache_secret())
     console = Console(stderr=True)
     with (
         open_client(args, extra_insecure=tuple(config.insecure_registries)) as client,

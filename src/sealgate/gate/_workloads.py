@@ -82,8 +82,49 @@ def pod_specs(
             yield (*prefix, *path), spec
 
 
+#: Lists of container-like mappings outside a PodSpec: Tekton steps/sidecars, Argo sidecars.
+_EXTRA_LIST_FIELDS = ("steps", "sidecars")
+#: Single container-like mappings: Argo Workflows ``templates[].container`` / ``script``.
+_SINGLE_FIELDS = ("container", "script")
+_MAX_DEPTH = 64
+
+
+def _walk(obj: object, path: tuple[PathKey, ...], seen: set[int]) -> Iterator[Container]:
+    if len(path) > _MAX_DEPTH:
+        return
+    if isinstance(obj, list):
+        for i, item in enumerate(obj):
+            yield from _walk(item, (*path, i), seen)
+        return
+    if not isinstance(obj, dict):
+        return
+    for key, value in obj.items():
+        if not isinstance(key, str):
+            continue
+        if key in CONTAINER_FIELDS or key in _EXTRA_LIST_FIELDS:
+            if isinstance(value, list):
+                for i, entry in enumerate(value):
+                    if isinstance(entry, dict) and "image" in entry and id(entry) not in seen:
+                        seen.add(id(entry))
+                        yield (*path, key, i), entry
+        elif (
+            key in _SINGLE_FIELDS
+            and isinstance(value, dict)
+            and "image" in value
+            and id(value) not in seen
+        ):
+            seen.add(id(value))
+            yield (*path, key), value
+        yield from _walk(value, (*path, key), seen)
+
+
 def containers(doc: object) -> Iterator[Container]:
-    """Yield every container mapping (init, regular, ephemeral) of one Kubernetes object.
+    """Yield every container mapping of one Kubernetes object, wherever it sits.
+
+    Known pod specs come first (in the order :func:`pod_specs` finds them); then the whole
+    document is walked, so images inside custom resources (KEDA ScaledJob, Argo Workflows,
+    Tekton tasks...) are never silently skipped: an image the gate does not see is an image
+    it does not verify, and one the post-renderer cannot pin.
 
     Args:
         doc: One decoded YAML document.
@@ -91,11 +132,14 @@ def containers(doc: object) -> Iterator[Container]:
     Yields:
         ``(path, container)``; the mapping is the live object so callers may rewrite it.
     """
+    seen: set[int] = set()
     for path, spec in pod_specs(doc):
         for field in CONTAINER_FIELDS:
             entries = spec.get(field)
             if not isinstance(entries, list):
                 continue
             for i, entry in enumerate(entries):
-                if isinstance(entry, dict):
+                if isinstance(entry, dict) and id(entry) not in seen:
+                    seen.add(id(entry))
                     yield (*path, field, i), entry
+    yield from _walk(doc, (), seen)

@@ -21,6 +21,7 @@ Keep it in the pipeline's private workspace, never on a shared or restored-from-
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -99,8 +100,19 @@ class VerdictCache:
         >>> cache.get("ghcr.io/acme/api", "sha256:...", fingerprint)  # None on a miss
     """
 
-    def __init__(self, directory: Path, *, ttl_s: float, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        ttl_s: float,
+        clock: Clock = utc_now,
+        secret: bytes | None = None,
+    ) -> None:
         self.directory = directory
+        # Entries are authenticated: the directory often sits in a checkout or a restored CI
+        # cache, where anyone who can commit could otherwise write "verified" for any digest.
+        # Without a persistent secret the cache only serves this process.
+        self._secret = secret or os.urandom(32)
         self.ttl = timedelta(seconds=ttl_s)
         self._clock = clock
         self._lock = threading.Lock()
@@ -108,12 +120,23 @@ class VerdictCache:
 
     @classmethod
     def from_settings(
-        cls, settings: CacheSettings | None, *, clock: Clock = utc_now
+        cls,
+        settings: CacheSettings | None,
+        *,
+        clock: Clock = utc_now,
+        secret: bytes | None = None,
     ) -> VerdictCache | None:
-        """Build the cache a configuration asks for, or None when caching is off."""
+        """Build the cache a configuration asks for, or None when caching is off.
+
+        ``secret`` authenticates entries across runs; keep it outside the cache directory.
+        """
         if settings is None or not settings.enabled or settings.ttl_s <= 0:
             return None
-        return cls(settings.directory, ttl_s=settings.ttl_s, clock=clock)
+        return cls(settings.directory, ttl_s=settings.ttl_s, clock=clock, secret=secret)
+
+    def _mac(self, entry: dict[str, object]) -> str:
+        body = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
+        return hmac.new(self._secret, body, hashlib.sha256).hexdigest()
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -131,7 +154,7 @@ class VerdictCache:
         key = hashlib.sha256(f"{name}\n{digest}\n{fingerprint}".encode()).hexdigest()
         return self.directory / f"{key}.json"
 
-    def get(self, name: str, digest: str, fingerprint: str) -> Verdict | None:
+    def get(self, name: str, digest: str, fingerprint: str) -> Verdict | None:  # noqa: PLR0911 - each miss says why
         """Return the cached verdict, or None on a miss (absent, expired, corrupt).
 
         Args:
@@ -155,6 +178,10 @@ class VerdictCache:
             if len(raw) > _MAX_ENTRY_BYTES:
                 raise ValueError("oversized")
             entry = json.loads(raw)
+            mac = entry.pop("mac", "")
+            if not isinstance(mac, str) or not hmac.compare_digest(mac, self._mac(entry)):
+                self._warn(f"cache entry {path} is not authentic; ignoring it")
+                return None
             matches = (
                 entry["schema"] == _SCHEMA
                 and entry["name"] == name
@@ -169,7 +196,7 @@ class VerdictCache:
             message = str(entry.get("message", "verified"))
             if verified_at.tzinfo is None:
                 raise ValueError("naive timestamp")
-        except (ValueError, KeyError, TypeError) as err:
+        except (ValueError, KeyError, TypeError, ArithmeticError) as err:
             self._warn(f"cache entry {path} is corrupt ({err}); ignoring it")
             return None
         now = self._clock()
@@ -197,6 +224,7 @@ class VerdictCache:
             "verifiedAt": self._clock().isoformat(),
             "ttl": self.ttl.total_seconds(),
         }
+        entry["mac"] = self._mac(entry)
         path = self._path(name, digest, fingerprint)
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)

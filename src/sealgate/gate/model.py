@@ -203,7 +203,8 @@ class Verdict:
         """A failing verdict for an exception raised while resolving or verifying."""
         reason = reason_for(error)
         if reason == "internal" and not isinstance(error, SealgateError):
-            message = f"internal error ({type(error).__name__}: {error}); this is a bug"
+            # A foreign exception's text may quote URLs or headers: the type name is enough.
+            message = f"internal error ({type(error).__name__}); this is a bug"
         else:
             message = str(error)
         return cls.failed(reason, message[:2000], digest)

@@ -43,6 +43,9 @@ def unreachable(what: str, error: Exception) -> RegistryUnreachable:
     """Describe a transport failure (connection, TLS, timeout) as ``RegistryUnreachable``."""
     if isinstance(error, httpx.TimeoutException):
         return RegistryUnreachable(f"{what}: timed out ({type(error).__name__})")
+    if isinstance(error, httpx.ProtocolError):
+        # h11 quotes the offending header value, which may be a bearer token: name the type only.
+        return RegistryUnreachable(f"{what}: protocol error ({type(error).__name__})")
     detail = str(error)
     if "CERTIFICATE_VERIFY_FAILED" in detail:
         return RegistryUnreachable(

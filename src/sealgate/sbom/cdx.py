@@ -20,7 +20,7 @@ from cyclonedx.model.dependency import Dependency
 from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
 from cyclonedx.output.json import JsonV1Dot5, JsonV1Dot6
 from packageurl import PackageURL
-from sortedcontainers import SortedSet  # type: ignore[import-untyped]
+from sortedcontainers import SortedSet
 
 from sealgate import __version__
 from sealgate.errors import UsageError

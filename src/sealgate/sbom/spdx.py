@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from license_expression import (  # type: ignore[import-untyped]
+from license_expression import (
     ExpressionError,
     get_spdx_licensing,
 )

@@ -103,7 +103,7 @@ def verify_attestations(
     """cosign ``verify-attestation --key --type T`` plus conditions on the statements.
 
     Every attestation is verified cryptographically first; those of the requested type are
-    kept; each kept one must satisfy every condition (all-of), and at least one must remain.
+    kept; every kept one must satisfy every condition (cosign ``--policy`` semantics).
 
     Raises:
         ImageNotFound: the tag or digest does not exist.
@@ -119,27 +119,25 @@ def verify_attestations(
     )
     verified = verify_attestation_set(
         layers,
-        verifiers=requirement.verifiers or policy.verifiers,
+        verifiers=policy.verifiers if requirement.verifiers is None else requirement.verifiers,
         image_digest=image.digest,
         tlog=policy.tlog,
         predicate_type=requirement.predicate_type,
     )
     if requirement.conditions:
-        passing: list[VerifiedAttestation] = []
-        failures: list[VerificationFailed] = []
-        for attestation in verified:
+        # cosign --policy semantics: every verified attestation of the type must comply, so an
+        # old passing attestation cannot hide a newer failing one (.att layers accumulate).
+        failures: list[str] = []
+        for number, attestation in enumerate(verified, start=1):
             try:
                 check_conditions(_statement_bytes(attestation), requirement.conditions)
             except VerificationFailed as err:
-                failures.append(err)
-            else:
-                passing.append(attestation)
-        if not passing:
-            reasons = "; ".join(dict.fromkeys(f.message for f in failures))
+                failures.append(f"attestation {number}: {err.message}")
+        if failures:
             raise AttestationMissing(
-                f"no {requirement.predicate_type} attestation meets the conditions: {reasons}"
+                f"{len(failures)} of {len(verified)} {requirement.predicate_type} "
+                f"attestation(s) fail the conditions: {'; '.join(failures)}"
             )
-        verified = passing
     return AttestationVerification(image, verified)
 
 

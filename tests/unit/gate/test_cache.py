@@ -17,6 +17,9 @@ from sealgate.gate import (
 )
 from tests.unit.gate.fakes import FakeClock, digest
 
+#: Every cache instance of one test shares the key, as runs of one runner do.
+SECRET = b"test-cache-key-0123456789abcdef"
+
 NAME = "ghcr.io/acme/api"
 FP = "f" * 64
 
@@ -27,7 +30,7 @@ def pem(ref: str) -> bytes:
 
 @pytest.fixture
 def cache(tmp_path: Path, clock: FakeClock) -> VerdictCache:
-    return VerdictCache(tmp_path / "cache", ttl_s=600, clock=clock)
+    return VerdictCache(tmp_path / "cache", ttl_s=600, clock=clock, secret=SECRET)
 
 
 def test_miss_put_hit(cache: VerdictCache) -> None:
@@ -49,7 +52,7 @@ def test_ttl_expiry_and_shorter_configured_ttl(
     cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
     clock.advance(599)
     assert cache.get(NAME, digest(1), FP) is not None
-    shorter = VerdictCache(tmp_path / "cache", ttl_s=60, clock=clock)
+    shorter = VerdictCache(tmp_path / "cache", ttl_s=60, clock=clock, secret=SECRET)
     assert shorter.get(NAME, digest(1), FP) is None
     clock.advance(2)
     assert cache.get(NAME, digest(1), FP) is None
@@ -80,8 +83,11 @@ def test_entry_under_another_key_is_refused(cache: VerdictCache) -> None:
     cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
     (entry,) = cache.directory.iterdir()
     data = json.loads(entry.read_text())
-    # Someone copies a verified entry's content to claim another digest: the key check refuses it.
+    # Someone copies a verified entry's content to claim another digest: the key check refuses it,
+    # even when the entry is validly authenticated (a writer holding the cache key).
     data["digest"] = digest(2)
+    data.pop("mac")
+    data["mac"] = cache._mac(data)  # noqa: SLF001
     entry.write_text(json.dumps(data))
     assert cache.get(NAME, digest(1), FP) is None
     assert "does not match its key" in cache.warnings[0]
@@ -92,7 +98,7 @@ def test_future_dated_entry_is_a_miss(
 ) -> None:
     future = FakeClock(clock.now)
     future.advance(3600)
-    VerdictCache(cache.directory, ttl_s=600, clock=future).put(
+    VerdictCache(cache.directory, ttl_s=600, clock=future, secret=SECRET).put(
         NAME, digest(1), FP, Verdict.verified(digest(1))
     )
     assert cache.get(NAME, digest(1), FP) is None
@@ -109,7 +115,7 @@ def test_atomic_write_leaves_no_temporary_files(cache: VerdictCache) -> None:
 def test_directory_that_is_a_file_is_a_warning(tmp_path: Path, clock: FakeClock) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    cache = VerdictCache(blocker, ttl_s=60, clock=clock)
+    cache = VerdictCache(blocker, ttl_s=60, clock=clock, secret=SECRET)
     cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
     assert cache.get(NAME, digest(1), FP) is None
     assert "cannot write cache entry" in cache.warnings[0]
