@@ -31,6 +31,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sealgate import __version__
 from sealgate.gate.config import CacheSettings, Policy
 from sealgate.gate.model import Clock, Verdict, utc_now
 
@@ -82,6 +83,8 @@ def policy_fingerprint(policy: Policy, public_key: Callable[[str], bytes]) -> st
     )
     document = {
         "v": _SCHEMA,
+        # A release that changes verification must not reuse an older release's verdicts.
+        "tool": __version__,
         "keys": sorted({fp(k) for k in policy.keys}),
         "tlog": policy.tlog,
         "rekorKeys": sorted({fp(k) for k in policy.rekor_keys}) if policy.tlog else [],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sealgate.errors import LimitExceeded
 from sealgate.formats.cosign_manifest import (
     SignatureLayer,
     build_attachment_manifest,
@@ -30,6 +31,13 @@ def fetch_attachment_layers(client: RegistryClient, tag_ref: Reference) -> list[
         return []
     limits = client.config
     descriptors = parse_attachment_manifest(manifest.data, max_layers=limits.max_signature_layers)
+    # Each blob is capped on its own; the whole attachment is capped too, or 1000 layers of
+    # 128 MiB times the worker pool would let anyone who can push a .sig tag exhaust memory.
+    total = sum(descriptor.size for descriptor in descriptors)
+    if total > limits.max_attachment_bytes:
+        raise LimitExceeded(
+            f"{tag_ref} declares {total} bytes of layers; limit {limits.max_attachment_bytes}"
+        )
     layers = []
     for descriptor in descriptors:
         blob = client.get_blob(tag_ref, descriptor.digest, max_bytes=limits.max_attachment_bytes)
