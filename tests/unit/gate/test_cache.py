@@ -87,7 +87,7 @@ def test_entry_under_another_key_is_refused(cache: VerdictCache) -> None:
     # even when the entry is validly authenticated (a writer holding the cache key).
     data["digest"] = digest(2)
     data.pop("mac")
-    data["mac"] = cache._mac(data)  # noqa: SLF001
+    data["mac"] = cache._mac(data)
     entry.write_text(json.dumps(data))
     assert cache.get(NAME, digest(1), FP) is None
     assert "does not match its key" in cache.warnings[0]
