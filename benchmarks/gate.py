@@ -21,9 +21,13 @@ import time
 from pathlib import Path
 
 import yaml
-from tests.support.images import build_image, push_image
 
 from _common import WORKERS, PlainFetcher, best_of, parallel, registry, timed
+
+# isort: split
+# _common put the checkout on sys.path: the test helpers below import from it.
+from tests.support.images import build_image, push_image
+
 from sealgate.config import ClientConfig
 from sealgate.keys import generate_key_pair, load_signer_pem
 from sealgate.oci import MANIFEST_ACCEPT, OCI_MANIFEST, Reference, RegistryClient

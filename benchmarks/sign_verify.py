@@ -15,9 +15,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import WORKERS, PlainFetcher, best_of, parallel, peak_rss_mib, registry, timed
+
+# isort: split
+# _common put the checkout on sys.path: the test helpers below import from it.
 from tests.support.images import build_image, push_image
 
-from _common import WORKERS, PlainFetcher, best_of, parallel, peak_rss_mib, registry, timed
 from sealgate.checks.tlog import TlogPolicy
 from sealgate.config import ClientConfig
 from sealgate.keys import generate_key_pair, load_signer_pem, load_verifier_pem
