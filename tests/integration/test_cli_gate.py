@@ -275,3 +275,14 @@ def test_manifests_from_stdin_and_helm_postrender(estate: Estate) -> None:
     )
     assert blocked.code == 2
     assert blocked.out == ""
+
+
+def test_pinned_digest_that_does_not_exist_is_not_found(estate: Estate) -> None:
+    missing = estate.images["good"].rsplit(":", 1)[0] + "@sha256:" + "0" * 64
+    (estate.home / "deploy" / "prod-versions.yaml").write_text(
+        yaml.safe_dump({"services": {"ghost": missing}})
+    )
+    result = gate(estate, "app-eu2", "-o", "json")
+    assert result.code == 2
+    [image] = json.loads(result.out[: result.out.rindex("}") + 1])["images"]
+    assert image["reason"] == "not-found"

@@ -23,6 +23,8 @@ class RegistryImageVerifier:
         self._lock = threading.Lock()
         self._verifiers: dict[str, Verifier] = {}
         self._policies: dict[int, tuple[TrustPolicy, tuple[AttestationRequirement, ...]]] = {}
+        #: (repository, digest) pairs this verifier resolved from a tag during this run.
+        self._resolved: set[tuple[str, str]] = set()
 
     def _verifier(self, key_ref: str) -> Verifier:
         with self._lock:
@@ -59,11 +61,18 @@ class RegistryImageVerifier:
         return trust, requirements
 
     def resolve(self, ref: Reference) -> str:
-        return self._client.resolve(ref).digest
+        digest = self._client.resolve(ref).digest
+        with self._lock:
+            self._resolved.add((ref.name, digest))
+        return digest
 
     def verify(self, ref: Reference, policy: Policy) -> Verdict:
         trust, requirements = self._trust(policy)
-        signatures, attestations = verify_image(self._client, ref, trust, requirements)
+        with self._lock:
+            exists = (ref.name, pinned_digest(ref)) in self._resolved
+        signatures, attestations = verify_image(
+            self._client, ref, trust, requirements, known_to_exist=exists
+        )
         keys = sorted({s.key_fingerprint[:16] for s in signatures.signatures})
         kinds = [r.predicate_type for r in requirements]
         message = f"signed by key sha256:{', sha256:'.join(keys)}"

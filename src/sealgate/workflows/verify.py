@@ -60,7 +60,7 @@ class AttestationVerification:
 
 
 def verify_signatures(
-    client: RegistryClient, ref: Reference, policy: TrustPolicy
+    client: RegistryClient, ref: Reference, policy: TrustPolicy, *, known_to_exist: bool = False
 ) -> SignatureVerification:
     """cosign ``verify --key`` for one image: at least one signature passes every check.
 
@@ -71,8 +71,9 @@ def verify_signatures(
         CheckFailed: the registry could not be read or returned malformed data.
     """
     image = resolve_image(client, ref)
-    if image.descriptor is None:
+    if image.descriptor is None and not known_to_exist:
         # A digest reference: make sure the image exists, as cosign does (exit 11 otherwise).
+        # Skipped only when the caller resolved this very digest moments ago.
         image = ResolvedImage(image.ref, client.resolve(image.ref))
     layers = fetch_attachment_layers(
         client, attachment_ref(image.ref, "sig", repository=policy.repository)
@@ -146,6 +147,8 @@ def verify_image(
     ref: Reference,
     policy: TrustPolicy,
     requirements: Sequence[AttestationRequirement] = (),
+    *,
+    known_to_exist: bool = False,
 ) -> tuple[SignatureVerification, list[AttestationVerification]]:
     """Signatures and every required attestation of one image (the gate's unit of work).
 
@@ -153,7 +156,7 @@ def verify_image(
         VerificationFailed: any signature or attestation requirement failed.
         CheckFailed: the registry could not be read or returned malformed data.
     """
-    signatures = verify_signatures(client, ref, policy)
+    signatures = verify_signatures(client, ref, policy, known_to_exist=known_to_exist)
     attestations = [
         verify_attestations(client, ref, policy, requirement, image=signatures.image)
         for requirement in requirements
