@@ -4,8 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 py=.venv/bin/python
-echo "== ruff check" && "$py" -m ruff check src tests benchmarks
-echo "== ruff format --check" && "$py" -m ruff format --check src tests benchmarks
+echo "== ruff check" && "$py" -m ruff check src tests benchmarks scripts
+echo "== ruff format --check" && "$py" -m ruff format --check src tests benchmarks scripts
 echo "== mypy --strict" && "$py" -m mypy
 echo "== import-linter" && .venv/bin/lint-imports
 echo "== pytest" && "$py" -m pytest -q "$@"

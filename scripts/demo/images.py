@@ -49,28 +49,42 @@ def _digest(data: bytes) -> str:
 
 
 def push(client: RegistryClient, ref: Reference, service: str, version: str) -> None:
-    base, base_id = _layer({
-        "etc/os-release": b'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12"\n',
-        "var/lib/dpkg/status": DPKG_STATUS.encode(),
-    })
-    app, app_id = _layer({
-        f"app/{service}.py": f"print('{service} {version}')\n".encode(),
-        "usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA":
-            METADATA.format(name="requests", version="2.31.0").encode(),
-        "usr/lib/python3/dist-packages/urllib3-2.0.7.dist-info/METADATA":
-            METADATA.format(name="urllib3", version="2.0.7").encode(),
-    })
-    config = json.dumps({
-        "architecture": "amd64", "os": "linux",
-        "config": {"Cmd": ["python3", f"/app/{service}.py"]},
-        "rootfs": {"type": "layers", "diff_ids": [base_id, app_id]},
-    }).encode()
-    manifest = json.dumps({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": _digest(config), "size": len(config)},
-        "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": _digest(b), "size": len(b)}
-                   for b in (base, app)],
-    }).encode()
+    base, base_id = _layer(
+        {
+            "etc/os-release": b'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12"\n',
+            "var/lib/dpkg/status": DPKG_STATUS.encode(),
+        }
+    )
+    app, app_id = _layer(
+        {
+            f"app/{service}.py": f"print('{service} {version}')\n".encode(),
+            "usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA": METADATA.format(
+                name="requests", version="2.31.0"
+            ).encode(),
+            "usr/lib/python3/dist-packages/urllib3-2.0.7.dist-info/METADATA": METADATA.format(
+                name="urllib3", version="2.0.7"
+            ).encode(),
+        }
+    )
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Cmd": ["python3", f"/app/{service}.py"]},
+            "rootfs": {"type": "layers", "diff_ids": [base_id, app_id]},
+        }
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": _digest(config), "size": len(config)},
+            "layers": [
+                {"mediaType": OCI_LAYER_GZIP, "digest": _digest(b), "size": len(b)}
+                for b in (base, app)
+            ],
+        }
+    ).encode()
     for blob in (config, base, app):
         client.put_blob(ref, blob)
     client.put_manifest(ref, manifest, OCI_MANIFEST)
