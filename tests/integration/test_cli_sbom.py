@@ -6,17 +6,21 @@ import json
 from pathlib import Path
 
 from sealgate.oci import (
-    OCI_CONFIG,
-    OCI_INDEX,
-    OCI_LAYER_GZIP,
-    OCI_MANIFEST,
     Reference,
     RegistryClient,
     digest_of,
 )
 from tests.integration.conftest import PASSWORD, RunningRegistry
 from tests.support.cli import run
-from tests.support.images import make_layer
+from tests.support.images import (
+    BuiltImage,
+    BuiltIndex,
+    image_from_layers,
+    index_of,
+    make_layer,
+    push_image,
+    push_index,
+)
 
 DPKG = b"""Package: libc6
 Status: install ok installed
@@ -37,29 +41,10 @@ def _metadata(name: str, version: str) -> bytes:
 
 def _push(
     client: RegistryClient, ref: Reference, layers: list[dict[str, bytes]], arch: str
-) -> tuple[bytes, str]:
-    blobs = [make_layer(files) for files in layers]
-    config = json.dumps(
-        {
-            "architecture": arch,
-            "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": [d for _, d in blobs]},
-        }
-    ).encode()
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG, "digest": digest_of(config), "size": len(config)},
-            "layers": [
-                {"mediaType": OCI_LAYER_GZIP, "digest": digest_of(b), "size": len(b)}
-                for b, _ in blobs
-            ],
-        }
-    ).encode()
-    for blob in [config, *(b for b, _ in blobs)]:
-        client.put_blob(ref, blob)
-    return manifest, client.put_manifest(ref, manifest, OCI_MANIFEST)
+) -> BuiltImage:
+    image = image_from_layers([make_layer(files) for files in layers], arch=arch)
+    push_image(client, ref, image)
+    return image
 
 
 def _layers(extra: str) -> list[dict[str, bytes]]:
@@ -107,24 +92,22 @@ def test_sbom_catalogs_layers_and_honours_whiteouts(
     assert "pkg:npm/express@4.18.2" in purls
 
 
+def _push_index(client: RegistryClient, registry: RunningRegistry, repo: str) -> BuiltIndex:
+    built = index_of(
+        [
+            image_from_layers([make_layer(files) for files in _layers(extra)], arch=arch)
+            for arch, extra in (("amd64", "express"), ("arm64", "lodash"))
+        ]
+    )
+    push_index(client, registry.ref(repo, "multi"), built)
+    return built
+
+
 def test_multi_platform_image_gets_one_sbom_per_platform(
     registry: RunningRegistry, client: RegistryClient, repo: str, tmp_path: Path
 ) -> None:
-    children = []
-    for arch, extra in (("amd64", "express"), ("arm64", "lodash")):
-        child_ref = Reference(registry.host, repo, tag=f"child-{arch}")
-        manifest, digest = _push(client, child_ref, _layers(extra), arch)
-        children.append(
-            {
-                "mediaType": OCI_MANIFEST,
-                "digest": digest,
-                "size": len(manifest),
-                "platform": {"os": "linux", "architecture": arch},
-            }
-        )
-    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children})
+    _push_index(client, registry, repo)
     ref = registry.ref(repo, "multi")
-    client.put_manifest(ref, index.encode(), OCI_INDEX)
     both = run(["sbom", "--insecure-registry", registry.host, str(ref)], home=str(tmp_path))
     assert both.code == 0, both.err
     documents = json.loads(both.out)
@@ -182,27 +165,56 @@ def test_attest_sbom_generates_and_attests_in_one_step(
     assert verified.code == 0, verified.err
 
 
+def test_attest_sbom_on_an_index_attests_the_index_and_every_platform(
+    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+) -> None:
+    """The gate checks whatever digest a versions file pins: usually the index."""
+    built = _push_index(client, registry, repo)
+    ref = registry.ref(repo, "multi")
+    attested = run(
+        [
+            "attest",
+            "--key",
+            str(keys["first"]),
+            "--sbom",
+            "--insecure-registry",
+            registry.host,
+            str(ref),
+        ],
+        {"COSIGN_PASSWORD": PASSWORD},
+        home=str(tmp_path),
+    )
+    assert attested.code == 0, attested.err
+    for digest, package in [
+        (built.digest, "express"),
+        (built.images[0].digest, "express"),
+        (built.images[1].digest, "lodash"),
+    ]:
+        verified = run(
+            [
+                "verify-attestation",
+                "--key",
+                str(keys["first.pub"]),
+                "--insecure-ignore-tlog",
+                "--type",
+                "cyclonedx",
+                "--condition",
+                f"contains(predicate.components[].name, '{package}')",
+                "--insecure-registry",
+                registry.host,
+                f"{registry.host}/{repo}@{digest}",
+            ],
+            home=str(tmp_path),
+        )
+        assert verified.code == 0, (digest, verified.err)
+
+
 def test_corrupt_layer_is_a_clear_error(
     registry: RunningRegistry, client: RegistryClient, repo: str, tmp_path: Path
 ) -> None:
     ref = registry.ref(repo, "corrupt")
     garbage = b"\x1f\x8b\x08\x00not really gzip at all" * 10
-    config = json.dumps(
-        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
-    ).encode()
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG, "digest": digest_of(config), "size": len(config)},
-            "layers": [
-                {"mediaType": OCI_LAYER_GZIP, "digest": digest_of(garbage), "size": len(garbage)}
-            ],
-        }
-    ).encode()
-    client.put_blob(ref, config)
-    client.put_blob(ref, garbage)
-    client.put_manifest(ref, manifest, OCI_MANIFEST)
+    push_image(client, ref, image_from_layers([(garbage, digest_of(garbage))]))
     result = run(["sbom", "--insecure-registry", registry.host, str(ref)], home=str(tmp_path))
     assert result.code != 0
     assert "Traceback" not in result.err

@@ -88,14 +88,24 @@ def build_image(
     *, layers: int = 2, file_size: int = 512, os_name: str = "linux", arch: str = "amd64"
 ) -> BuiltImage:
     """Build a random image with ``layers`` layers of real files."""
-    blobs: list[bytes] = []
-    diff_ids: list[str] = []
-    for n in range(layers):
-        blob, diff_id = make_layer(
-            {f"data/file{n}.bin": os.urandom(file_size), f"etc/layer{n}": b"layer %d\n" % n}
-        )
-        blobs.append(blob)
-        diff_ids.append(diff_id)
+    return image_from_layers(
+        [
+            make_layer(
+                {f"data/file{n}.bin": os.urandom(file_size), f"etc/layer{n}": b"layer %d\n" % n}
+            )
+            for n in range(layers)
+        ],
+        os_name=os_name,
+        arch=arch,
+    )
+
+
+def image_from_layers(
+    layers: list[tuple[bytes, str]], *, os_name: str = "linux", arch: str = "amd64"
+) -> BuiltImage:
+    """An image over ready-made ``(blob, diff_id)`` layers (blobs may be deliberately broken)."""
+    blobs = [blob for blob, _ in layers]
+    diff_ids = [diff_id for _, diff_id in layers]
     config = _json(
         {
             "architecture": arch,
@@ -122,7 +132,11 @@ def build_index(
     platforms: tuple[tuple[str, str], ...] = (("linux", "amd64"), ("linux", "arm64")),
 ) -> BuiltIndex:
     """Build an OCI index over one random image per (os, arch)."""
-    images = [build_image(layers=1, os_name=o, arch=a) for o, a in platforms]
+    return index_of([build_image(layers=1, os_name=o, arch=a) for o, a in platforms])
+
+
+def index_of(images: list[BuiltImage]) -> BuiltIndex:
+    """An OCI index listing ``images`` with their platforms."""
     index = _json(
         {
             "schemaVersion": 2,

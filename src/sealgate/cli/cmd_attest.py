@@ -98,15 +98,12 @@ def _attest(args: argparse.Namespace) -> int:
     )
     with open_client(args) as client:
         if predicate is None:
-            pinned = ref.with_digest(digest) if digest else ref
-            sboms = image_sboms(client, pinned)
-            # Each platform is attested with its own SBOM; an index gets the first platform's.
+            top, sboms = image_sboms(client, ref.with_digest(digest) if digest else ref)
+            # Each platform is attested with its own SBOM. An index (what versions files usually
+            # pin, and so what the gate checks) gets its first platform's SBOM too.
             targets = [(s.image, s.result.document) for s in sboms]
-            if len(sboms) > 1 and sboms[0].image.digest != (digest or pinned.digest):
-                index = client.resolve(pinned) if not digest else None
-                index_digest = digest or (index.digest if index else None)
-                if index_digest:
-                    targets.insert(0, (pinned.with_digest(index_digest), sboms[0].result.document))
+            if all(s.image.digest != top.digest for s in sboms):
+                targets.insert(0, (top, sboms[0].result.document))
             for warning in (w for s in sboms for w in s.result.warnings):
                 print(f"WARNING: sbom: {warning}", file=sys.stderr)
         else:

@@ -17,6 +17,7 @@ from sealgate.files import read_capped
 from sealgate.gate import (
     CI_SYSTEMS,
     PARTS,
+    EnvironmentConfig,
     GateReport,
     VerdictCache,
     collect_images,
@@ -136,7 +137,9 @@ def _cache_secret() -> bytes:
     return secret if len(secret) >= 16 else secrets.token_bytes(32)
 
 
-def _run(args: argparse.Namespace, images_override: Any = None) -> GateReport:
+def _run(
+    args: argparse.Namespace, images_override: Any = None
+) -> tuple[GateReport, EnvironmentConfig]:
     config = load_config(args.config)
     env = config.environment(args.env)
     if images_override is not None:
@@ -156,7 +159,7 @@ def _run(args: argparse.Namespace, images_override: Any = None) -> GateReport:
         progress_display(console, total=len(images)) as progress,
     ):
         verifier = RegistryImageVerifier(client, repository=repository_override())
-        return evaluate_gate(
+        report = evaluate_gate(
             env,
             images,
             verifier,
@@ -165,10 +168,11 @@ def _run(args: argparse.Namespace, images_override: Any = None) -> GateReport:
             cache=cache,
             progress=progress,
         )
+    return report, env
 
 
 def _gate(args: argparse.Namespace) -> int:
-    report = _run(args)
+    report, _ = _run(args)
     console = Console(stderr=args.output == "json")
     if args.output == "json":
         sys.stdout.write(render_json(report))
@@ -193,7 +197,7 @@ def _gate(args: argparse.Namespace) -> int:
 
 def _postrender(args: argparse.Namespace) -> int:
     manifests = _read_stdin()
-    report = _run(
+    report, env = _run(
         args,
         images_override=lambda env: images_from_text(
             manifests, source="<helm manifests>", rules=env.image_rules, fmt="manifests"
@@ -207,9 +211,7 @@ def _postrender(args: argparse.Namespace) -> int:
         # Audited emergency bypass: nothing was verified, so nothing can be pinned.
         sys.stdout.buffer.write(manifests)
         return report.exit_code
-    config = load_config(args.config)
-    rules = config.environment(args.env).image_rules
-    sys.stdout.buffer.write(postrender(manifests, pin_map(report), rules=rules))
+    sys.stdout.buffer.write(postrender(manifests, pin_map(report), rules=env.image_rules))
     return report.exit_code
 
 

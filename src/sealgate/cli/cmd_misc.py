@@ -137,7 +137,7 @@ def _sbom(args: argparse.Namespace) -> int:
     if args.format == "spdx-json" and args.spec_version != "1.6":
         raise UsageError("--spec-version applies to CycloneDX output")
     with open_client(args) as client:
-        sboms = image_sboms(
+        _, sboms = image_sboms(
             client,
             ref,
             spec_version=args.spec_version,

@@ -71,8 +71,11 @@ def image_sboms(
     spec_version: str = "1.6",
     output_format: str = "cyclonedx-json",
     platform: str | None = None,
-) -> list[PlatformSbom]:
+) -> tuple[Reference, list[PlatformSbom]]:
     """One SBOM per platform of ``ref`` (one for a single-platform image).
+
+    Returns:
+        ``ref`` pinned to its digest (the index for a multi-platform image), and the SBOMs.
 
     Raises:
         UsageError: ``platform`` names no platform of the index.
@@ -89,6 +92,8 @@ def image_sboms(
             for child in parse_index(manifest)
             if not _is_attestation_manifest(child)
         ]
+        if not targets:
+            raise MalformedData(f"index {image} lists no image manifests")
     if platform is not None:
         targets = [target for target in targets if target[1] in {platform, None}]
         if not targets:
@@ -104,7 +109,7 @@ def image_sboms(
             platform=name,
         )
         results.append(PlatformSbom(target, name, result))
-    return results
+    return image, results
 
 
 def combined_document(sboms: list[PlatformSbom]) -> bytes:
