@@ -11,51 +11,20 @@ from typing import Any
 from sealgate.cli.cmd_sign import add_key_flags, signer_from_args
 from sealgate.cli.common import (
     add_registry_flags,
+    add_scan_flags,
+    check_scan_report,
     open_client,
     parse_reference,
+    read_input,
     repository_override,
     truthy,
 )
-from sealgate.errors import ExitCode, InputError, UsageError
-from sealgate.files import read_capped
-from sealgate.formats.scan_reports import SEVERITIES, enforce_severity, parse_scan_report
+from sealgate.errors import ExitCode, UsageError
 from sealgate.workflows.attest import AttestOptions, attest_image
 from sealgate.workflows.sbom import image_sboms
 from sealgate.workflows.targets import read_digest_file
 
-__all__ = ["add_scan_flags", "check_scan_report", "read_input", "register"]
-
-_MAX_INPUT = 256 * 1024 * 1024
-
-
-def add_scan_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scan-report", type=Path, help="Trivy or Grype JSON report of this image")
-    parser.add_argument(
-        "--fail-on",
-        type=str.upper,
-        choices=SEVERITIES,
-        metavar="SEVERITY",
-        help=f"refuse when the report lists this severity or worse ({', '.join(SEVERITIES)})",
-    )
-
-
-def read_input(path: Path) -> bytes:
-    """A user-supplied file (or ``-`` for stdin), capped so a mistake cannot eat memory.
-
-    Raises:
-        InputError: unreadable or larger than 256 MiB.
-    """
-    if str(path) == "-":
-        return read_capped(sys.stdin.buffer, _MAX_INPUT, error=InputError, name="standard input")
-    return read_capped(path, _MAX_INPUT, error=InputError)
-
-
-def check_scan_report(args: argparse.Namespace) -> None:
-    """Seed 004: never sign an image whose scan report has blocking vulnerabilities."""
-    if args.fail_on and not args.scan_report:
-        raise UsageError("--fail-on needs --scan-report")
-    if args.scan_report and args.fail_on:
-        enforce_severity(parse_scan_report(read_input(args.scan_report)), args.fail_on)
+__all__ = ["register"]
 
 
 def register(sub: Any) -> None:

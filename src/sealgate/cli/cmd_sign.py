@@ -10,6 +10,8 @@ from typing import Any
 
 from sealgate.cli.common import (
     add_registry_flags,
+    add_scan_flags,
+    check_scan_report,
     open_client,
     parse_annotations,
     parse_reference,
@@ -79,8 +81,6 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--output-signature", type=Path, help="write the base64 signature here")
     parser.add_argument("--output-payload", type=Path, help="write the signed payload here")
-    from sealgate.cli.cmd_attest import add_scan_flags
-
     add_scan_flags(parser)
     add_registry_flags(parser)
     parser.add_argument("images", nargs="+", metavar="IMAGE")
@@ -113,8 +113,6 @@ def _sign(args: argparse.Namespace) -> int:
     digest = read_digest_file(args.digest_file) if args.digest_file else None
     if digest and len(refs) != 1:
         raise UsageError("--digest-file applies to exactly one IMAGE")
-    from sealgate.cli.cmd_attest import check_scan_report
-
     # Seed 004: an image whose scan report has blocking vulnerabilities is never signed.
     check_scan_report(args)
     signer = signer_from_args(args, command="sign")

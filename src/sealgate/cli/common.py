@@ -13,15 +13,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sealgate.config import ClientConfig, MiB
-from sealgate.errors import UsageError
+from sealgate.errors import InputError, UsageError
+from sealgate.files import read_capped
+from sealgate.formats.scan_reports import SEVERITIES, enforce_severity, parse_scan_report
 from sealgate.oci import Reference, RegistryClient
+
+#: Cap on a predicate, scan report or other user file read whole.
+_MAX_INPUT = 256 * MiB
 
 __all__ = [
     "add_registry_flags",
+    "add_scan_flags",
+    "check_scan_report",
     "client_config_from_args",
     "open_client",
     "parse_annotations",
     "parse_reference",
+    "read_input",
     "repository_override",
     "truthy",
 ]
@@ -145,3 +153,33 @@ def repository_override(env: Mapping[str, str] | None = None) -> Reference | Non
 
 def stdout_is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+def add_scan_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scan-report", type=Path, help="Trivy or Grype JSON report of this image")
+    parser.add_argument(
+        "--fail-on",
+        type=str.upper,
+        choices=SEVERITIES,
+        metavar="SEVERITY",
+        help=f"refuse when the report lists this severity or worse ({', '.join(SEVERITIES)})",
+    )
+
+
+def read_input(path: Path) -> bytes:
+    """A user-supplied file (or ``-`` for stdin), capped so a mistake cannot eat memory.
+
+    Raises:
+        InputError: unreadable or larger than 256 MiB.
+    """
+    if str(path) == "-":
+        return read_capped(sys.stdin.buffer, _MAX_INPUT, error=InputError, name="standard input")
+    return read_capped(path, _MAX_INPUT, error=InputError)
+
+
+def check_scan_report(args: argparse.Namespace) -> None:
+    """Seed 004: never sign an image whose scan report has blocking vulnerabilities."""
+    if args.fail_on and not args.scan_report:
+        raise UsageError("--fail-on needs --scan-report")
+    if args.scan_report and args.fail_on:
+        enforce_severity(parse_scan_report(read_input(args.scan_report)), args.fail_on)
