@@ -33,9 +33,16 @@ __all__ = [
     "RegistryError",
     "RegistryUnreachable",
     "SealgateError",
+    "DeadlineExceeded",
+    "InternalError",
+    "PolicyDenied",
     "SignatureInvalid",
+    "TlogInvalid",
+    "Unauthorized",
+    "UntrustedChain",
     "UsageError",
     "VerificationFailed",
+    "WrongIdentity",
 ]
 
 
@@ -153,6 +160,30 @@ class NoMatchingSignatures(VerificationFailed):
                 break
 
 
+class TlogInvalid(VerificationFailed):
+    """The transparency-log evidence is missing, unverifiable, or about something else."""
+
+    reason = "tlog-invalid"
+
+
+class WrongIdentity(VerificationFailed):
+    """A certificate chains to a trusted root but names another signer or issuer."""
+
+    reason = "wrong-identity"
+
+
+class UntrustedChain(VerificationFailed):
+    """A certificate does not chain to a trusted root at the signing time."""
+
+    reason = "untrusted-chain"
+
+
+class PolicyDenied(VerificationFailed):
+    """A policy rule (static authority, Rego/JMESPath policy, no-match rule) refused the image."""
+
+    reason = "policy-denied"
+
+
 class ImageNotFound(VerificationFailed):
     """The registry answered that the image (tag or digest) does not exist."""
 
@@ -182,6 +213,23 @@ class RegistryUnreachable(CheckFailed):
     reason = "unreachable"
 
 
+class DeadlineExceeded(RegistryUnreachable):
+    """The caller's time budget ran out before an answer (a timeout, whatever the layer)."""
+
+    reason = "timeout"
+
+
+class Unauthorized(CheckFailed):
+    """The registry refused our credentials (HTTP 401/403): we could not look."""
+
+    reason = "unauthorized"
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
 class RegistryError(CheckFailed):
     """The registry answered with an error we cannot interpret as a verdict."""
 
@@ -209,3 +257,13 @@ class IntegrityError(MalformedData):
     """Content fetched by digest does not hash to that digest."""
 
     reason = "integrity"
+
+
+# --- a bug --------------------------------------------------------------------------------------
+
+
+class InternalError(SealgateError):
+    """A bug in sealgate or a library it drives: never an allow, never "unreachable"."""
+
+    exit_code = ExitCode.INTERNAL
+    reason = "internal"

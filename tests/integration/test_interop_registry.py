@@ -22,7 +22,6 @@ from tests.support.cli import run
 from tests.workflows_helpers import write_signatures
 
 FIXTURES = containers_fixtures()
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared interop vectors missing")
 
 # case -> (manifest dir, signature files, public key, expected exit code, extra verify flags)
 CASES: dict[str, tuple[str, list[str], str, int, list[str]]] = {

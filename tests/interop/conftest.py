@@ -1,10 +1,9 @@
-"""Path helpers for the interop vectors in ``/work/shared/interop`` ($SEALGATE_INTEROP_DIR)."""
+"""Path helpers for the vendored interop vectors in ``tests/fixtures/interop`` (see its README)."""
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -19,11 +18,11 @@ SIGSTORE_JSON_PREFIX = b"\x00sigstore-json\n"
 
 
 def interop_dir() -> Path:
-    """The shared interop directory (overridable with ``SEALGATE_INTEROP_DIR``)."""
-    override = os.environ.get("SEALGATE_INTEROP_DIR")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[3] / "shared" / "interop"
+    """The vendored interop directory; a missing one is an error, never a skip."""
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "interop"
+    if not path.is_dir():
+        raise FileNotFoundError(f"vendored interop fixtures missing at {path}")
+    return path
 
 
 def containers_fixtures() -> Path:
@@ -79,7 +78,4 @@ class TestVerifier:
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    path = containers_fixtures()
-    if not path.is_dir():
-        pytest.skip(f"interop fixtures not found at {path}")
-    return path
+    return containers_fixtures()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +33,7 @@ from sealgate.formats.cosign_types import (
 from sealgate.formats.dsse import build_envelope, pae, parse_envelope
 from sealgate.formats.predicates import CUSTOM_PREDICATE_TYPE
 from sealgate.formats.rekor import RekorBundle
-from tests.interop.conftest import TestVerifier, cosign_testdata
+from tests.interop.conftest import TestVerifier, cosign_testdata, interop_dir
 
 SUBJECT_DIGEST = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4"
 
@@ -42,8 +41,6 @@ SUBJECT_DIGEST = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95b
 @pytest.fixture(scope="module")
 def vector() -> dict[str, Any]:
     path = cosign_testdata() / "oci-attestation.sigstore.json"
-    if not path.is_file():
-        pytest.skip(f"cosign vector not found at {path}")
     return json.loads(path.read_text())
 
 
@@ -187,6 +184,9 @@ def test_type_filter_on_vector(
         verify_attestation_set(layers, predicate_type="cyclonedx", **kwargs)
 
 
-def test_interop_dir_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("SEALGATE_INTEROP_DIR", str(tmp_path))
-    assert cosign_testdata() == tmp_path / "cosign" / "pkg" / "cosign" / "testdata"
+def test_vendored_vectors_are_present_with_their_licences() -> None:
+    root = interop_dir()
+    for folder in ("containers-image", "cosign", "sigstore-python"):
+        assert (root / folder / "LICENSE").is_file(), folder
+    assert (root / "README.md").is_file()
+    assert cosign_testdata() == root / "cosign" / "pkg" / "cosign" / "testdata"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,12 @@ import pytest
 from sealgate.errors import KeyMaterialError, SignatureInvalid
 from sealgate.keys import load_signer, load_signer_pem, load_verifier, load_verifier_pem
 from sealgate.keys.pem import decode_pem
+from tests.interop.conftest import interop_dir
 
-INTEROP = Path(os.environ.get("SEALGATE_INTEROP", "/work/shared/interop"))
+INTEROP = interop_dir()
 COSIGN = INTEROP / "cosign"
 EXTRACTED = COSIGN / "pkg/cosign/keys_test-extracted"
 CONTAINERS_FIXTURES = INTEROP / "containers-image/signature/fixtures"
-
-pytestmark = pytest.mark.skipif(not COSIGN.is_dir(), reason="interop fixtures not present")
 
 
 @pytest.mark.parametrize("name", ["pemcosignkey", "pemsigstorekey"])

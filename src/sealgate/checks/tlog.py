@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from sealgate.checks._pem import first_pem_block
-from sealgate.errors import KeyMaterialError, VerificationFailed
+from sealgate.errors import KeyMaterialError, TlogInvalid
 from sealgate.formats.rekor import RekorBundle, RekorEntry
 
 __all__ = ["RekorKey", "TlogInvalid", "TlogPolicy", "verify_rekor_bundle", "verify_set"]
@@ -25,12 +25,6 @@ _KINDS = {
     "signature": frozenset({"hashedrekord", "rekord"}),
     "attestation": frozenset({"dsse", "intoto"}),
 }
-
-
-class TlogInvalid(VerificationFailed):
-    """The transparency-log evidence is missing, unverifiable, or about something else."""
-
-    reason = "tlog-invalid"
 
 
 @dataclass(frozen=True)
