@@ -21,12 +21,15 @@ from _common import WORKERS, PlainFetcher, best_of, parallel, peak_rss_mib, regi
 # _common put the checkout on sys.path: the test helpers below import from it.
 from tests.support.images import build_image, push_image
 
+from sealgate.checks.authorities import KeyAuthority
 from sealgate.checks.tlog import TlogPolicy
 from sealgate.config import ClientConfig
+from sealgate.gate import utc_now
 from sealgate.keys import generate_key_pair, load_signer_pem, load_verifier_pem
 from sealgate.oci import MANIFEST_ACCEPT, OCI_MANIFEST, Reference, RegistryClient
+from sealgate.policy import Policy
 from sealgate.workflows.sign import SignOptions, sign_image
-from sealgate.workflows.verify import TrustPolicy, verify_signatures
+from sealgate.workflows.verify import verify_signatures
 
 
 def main() -> None:
@@ -40,8 +43,9 @@ def main() -> None:
         config = ClientConfig(insecure_registries=frozenset({host}), max_connections=WORKERS * 2)
         private_pem, public_pem = generate_key_pair(b"bench")
         signer = load_signer_pem(private_pem, b"bench")
-        policy = TrustPolicy(
-            verifiers=(load_verifier_pem(public_pem),),
+        policy = Policy(
+            name="benchmark",
+            authorities=(KeyAuthority.of(load_verifier_pem(public_pem)),),
             tlog=TlogPolicy(insecure_ignore_tlog=True),
         )
         refs = [Reference.parse(f"{host}/bench/img{i}:v1") for i in range(n)]
@@ -61,7 +65,9 @@ def main() -> None:
             )
 
             def verify_all() -> None:
-                parallel(refs, lambda r: verify_signatures(client, r, policy))
+                parallel(
+                    refs, lambda r: verify_signatures(client, r, policy, reference_time=utc_now())
+                )
 
             verify_all()  # warm connections and the verifier once
             verify_s = best_of(args.runs, verify_all)

@@ -150,9 +150,16 @@ class NoMatchingSignatures(VerificationFailed):
     exit_code = ExitCode.NO_MATCHING_SIGNATURES
     reason = "wrong-key"
 
-    def __init__(self, message: str, failures: list[VerificationFailed] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        failures: list[VerificationFailed] | None = None,
+        results: tuple[object, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.failures: list[VerificationFailed] = failures or []
+        #: Per-signature results of the pipeline, passing or not, for audits and reports.
+        self.results = results
         # The most specific reason wins: a digest mismatch says more than "wrong key".
         for failure in self.failures:
             if isinstance(failure, DigestMismatch):

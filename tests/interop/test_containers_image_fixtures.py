@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from sealgate.checks.signatures import (
+from sealgate.checks.signatures import render_cosign_json
+from sealgate.checks.tlog import (
     NO_TLOG_MESSAGE,
-    render_cosign_json,
-    verify_signature_set,
+    RekorKey,
+    TlogInvalid,
+    TlogPolicy,
+    verify_rekor_bundle,
+    verify_set,
 )
-from sealgate.checks.tlog import RekorKey, TlogInvalid, TlogPolicy, verify_rekor_bundle, verify_set
 from sealgate.errors import (
     DigestMismatch,
     KeyMaterialError,
@@ -32,6 +35,7 @@ from sealgate.formats.cosign_types import BUNDLE_ANNOTATION, SIGNATURE_ANNOTATIO
 from sealgate.formats.rekor import RekorBundle
 from sealgate.formats.simplesigning import build_payload, parse_payload
 from tests.interop.conftest import TestVerifier, load_signature_file
+from tests.support.policies import verify_signature_set
 
 IGNORE_TLOG = TlogPolicy(insecure_ignore_tlog=True)
 
@@ -66,12 +70,12 @@ def test_valid(fixtures_dir: Path) -> None:
     verified = verify_case(fixtures_dir, "dir-img-cosign-valid")
     assert len(verified) == 1
     sig = verified[0]
-    assert sig.payload.docker_reference == "192.168.64.2:5000/cosign-signed-single-sample"
-    assert sig.payload.manifest_digest == digest_of(fixtures_dir / "dir-img-cosign-valid")
-    assert sig.payload.optional is None
-    assert sig.bundle is None
-    assert sig.key_index == 0
-    assert len(sig.key_fingerprint) == 64
+    assert sig.claims.docker_reference == "192.168.64.2:5000/cosign-signed-single-sample"
+    assert sig.claims.manifest_digest == digest_of(fixtures_dir / "dir-img-cosign-valid")
+    assert sig.claims.optional is None
+    assert sig.accepted[0].bundle is None
+    assert [a.name for a in sig.accepted] == ["key0"]
+    assert len(sig.accepted[0].authority) == len("key:sha256:") + 64
     output = json.loads(render_cosign_json(verified))
     assert output[0]["optional"] is None
     assert output[0]["critical"]["type"] == "cosign container image signature"
@@ -109,8 +113,8 @@ def test_valid_2_has_two_signatures(fixtures_dir: Path) -> None:
 
 def test_valid_with_tag_keeps_optional(fixtures_dir: Path) -> None:
     (sig,) = verify_case(fixtures_dir, "dir-img-cosign-valid-with-tag")
-    assert sig.payload.docker_reference == "192.168.64.2:5000/skopeo-signed:tag"
-    assert sig.payload.optional == {
+    assert sig.claims.docker_reference == "192.168.64.2:5000/skopeo-signed:tag"
+    assert sig.claims.optional == {
         "creator": "containers/image 5.21.2-dev",
         "timestamp": 1657296609,
     }
@@ -122,9 +126,9 @@ def test_key_rekor_valid_with_set(fixtures_dir: Path) -> None:
     (sig,) = verify_case(
         fixtures_dir, "dir-img-cosign-key-rekor-valid", "cosign2.pub", rekor_policy(fixtures_dir)
     )
-    assert sig.bundle is not None
-    assert sig.bundle.log_index == 11608800
-    assert sig.bundle.integrated_time == 1674251859
+    assert sig.accepted[0].bundle is not None
+    assert sig.accepted[0].bundle.log_index == 11608800
+    assert sig.accepted[0].bundle.integrated_time == 1674251859
     element = json.loads(render_cosign_json([sig]))[0]
     assert element["optional"]["Bundle"]["Payload"]["logIndex"] == 11608800
     assert list(element["optional"]["Bundle"]["Payload"]) == [
@@ -206,7 +210,7 @@ def test_mixed_accepts_the_valid_one(fixtures_dir: Path) -> None:
     verified = verify_case(fixtures_dir, "dir-img-cosign-mixed")
     assert len(verified) == 1
     valid_payload = layers_of(fixtures_dir / "dir-img-cosign-valid")[0].payload
-    assert verified[0].raw_payload == valid_payload
+    assert verified[0].thing.payload == valid_payload
 
 
 def test_modified_manifest_is_digest_mismatch(fixtures_dir: Path) -> None:
@@ -263,7 +267,7 @@ def test_key_rotation_window_any_key_matches(fixtures_dir: Path) -> None:
         image_digest=digest_of(directory),
         tlog=IGNORE_TLOG,
     )
-    assert sig.key_index == 1
+    assert [a.name for a in sig.accepted] == ["key1"]
 
 
 @pytest.mark.parametrize("case", ["dir-img-cosign-valid-2", "dir-img-cosign-mixed"])

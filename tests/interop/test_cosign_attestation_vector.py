@@ -16,11 +16,6 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from sealgate.checks.attestations import (
-    NoMatchingAttestations,
-    verify_attestation_layer,
-    verify_attestation_set,
-)
 from sealgate.checks.tlog import RekorKey, TlogInvalid, TlogPolicy, verify_rekor_bundle, verify_set
 from sealgate.formats.cosign_manifest import SignatureLayer
 from sealgate.formats.cosign_types import (
@@ -33,7 +28,9 @@ from sealgate.formats.cosign_types import (
 from sealgate.formats.dsse import build_envelope, pae, parse_envelope
 from sealgate.formats.predicates import CUSTOM_PREDICATE_TYPE
 from sealgate.formats.rekor import RekorBundle
+from sealgate.policy import NoMatchingAttestations
 from tests.interop.conftest import TestVerifier, cosign_testdata, interop_dir
+from tests.support.policies import verify_attestation_layer, verify_attestation_set
 
 SUBJECT_DIGEST = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4"
 
@@ -160,14 +157,14 @@ def test_full_attestation_pipeline(
         image_digest=SUBJECT_DIGEST,
         tlog=TlogPolicy(rekor_keys=(rekor_key,)),
     )
-    assert verified.predicate_type == CUSTOM_PREDICATE_TYPE
-    assert verified.statement.subjects[0].name == "127.0.0.1:60943/repo"
-    assert verified.statement.predicate == {
+    assert verified.claims.predicate_type == CUSTOM_PREDICATE_TYPE
+    assert verified.claims.subjects[0].name == "127.0.0.1:60943/repo"
+    assert verified.claims.predicate == {
         "Data": '{"foo": "bar"}\n',
         "Timestamp": "2025-02-28T19:18:11Z",
     }
-    assert verified.bundle is not None
-    assert verified.bundle.log_index == 175508996
+    assert verified.accepted[0].bundle is not None
+    assert verified.accepted[0].bundle.log_index == 175508996
 
 
 def test_type_filter_on_vector(

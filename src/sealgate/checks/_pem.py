@@ -1,20 +1,22 @@
-"""Small PEM/SPKI helpers shared by the checks (DER comparison, fingerprints, log IDs)."""
+"""PEM and SPKI helpers for data read from registries and signatures.
+
+Decoding is the key loader's (:func:`sealgate.keys.pem.decode_pem`, Go's ``pem.Decode``); here
+its errors become :class:`~sealgate.errors.MalformedData`, because a bad PEM inside a signature
+annotation is bad data from a registry, not a bad key file given by the user.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import re
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
-from sealgate.errors import MalformedData
+from sealgate.errors import KeyMaterialError, MalformedData
+from sealgate.keys.pem import decode_pem
 
 __all__ = ["fingerprint", "first_pem_block", "spki_der"]
-
-_PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
 
 
 def first_pem_block(pem: bytes) -> tuple[str, bytes]:
@@ -29,14 +31,11 @@ def first_pem_block(pem: bytes) -> tuple[str, bytes]:
     Raises:
         MalformedData: If there is no decodable PEM block.
     """
-    match = _PEM_RE.search(pem)
-    if match is None:
-        raise MalformedData("no PEM block found")
-    body = b"".join(line.strip() for line in match.group(2).splitlines() if b":" not in line)
     try:
-        return match.group(1).decode("ascii"), base64.b64decode(body, validate=True)
-    except binascii.Error as exc:
-        raise MalformedData("PEM block is not valid base64") from exc
+        block = decode_pem(pem)
+    except KeyMaterialError as exc:
+        raise MalformedData(exc.message) from exc
+    return block.label, block.body
 
 
 def spki_der(pem: bytes) -> bytes:
@@ -49,24 +48,21 @@ def spki_der(pem: bytes) -> bytes:
         The SPKI DER bytes.
 
     Raises:
-        MalformedData: If ``pem`` holds neither.
+        MalformedData: If ``pem`` holds neither, or a key of an algorithm we cannot use
+            (an X25519 SPKI, say).
     """
     label, der = first_pem_block(pem)
     try:
-        if label == "CERTIFICATE":
-            der = (
-                x509.load_der_x509_certificate(der)
-                .public_key()
-                .public_bytes(
-                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-                )
-            )
-        key = serialization.load_der_public_key(der)
-    except (ValueError, TypeError) as exc:
+        key = (
+            x509.load_der_x509_certificate(der).public_key()
+            if label == "CERTIFICATE"
+            else serialization.load_der_public_key(der)
+        )
+        return key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise MalformedData(f"cannot parse {label} PEM") from exc
-    return key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
 
 
 def fingerprint(pem: bytes) -> str:

@@ -1,8 +1,14 @@
 """Conditions on verified attestation statements, in JMESPath (the language Kyverno uses).
 
-A condition is an expression evaluated against the whole in-toto statement
-(``{"_type", "predicateType", "subject", "predicate"}``); it holds when the result is
-truthy in JMESPath's sense (not null, false, empty string, empty list or empty object).
+This is the one place conditions are compiled and evaluated. A condition is an expression over
+the whole in-toto statement (``{"_type", "predicateType", "subject", "predicate"}``); it holds
+when the result is truthy in JMESPath's sense: not null, false, ``""``, ``[]`` or ``{}`` (the
+number 0 is truthy).
+
+Conditions come from configuration and run on data a signer chose, so evaluation is bounded: a
+budget of interpreter steps, a cap on the size of every intermediate string, list and object,
+and a cap on expression length and nesting. A condition that exceeds a bound, or that fails
+with a type error in the data, does not hold; it never passes.
 
 Examples:
     ``length(predicate.components) > `0```                  the SBOM lists a component
@@ -11,16 +17,27 @@ Examples:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import jmespath
 from jmespath.exceptions import JMESPathError
+from jmespath.visitor import Options, TreeInterpreter
 
 from sealgate.errors import UsageError, VerificationFailed
 
-__all__ = ["ConditionFailed", "check_conditions", "compile_conditions"]
+__all__ = [
+    "Condition",
+    "ConditionFailed",
+    "EvaluationBudget",
+    "check_conditions",
+    "compile_condition",
+    "compile_conditions",
+    "jmespath_truthy",
+]
+
+_MAX_EXPRESSION_CHARS = 4096
 
 
 class ConditionFailed(VerificationFailed):
@@ -29,40 +46,144 @@ class ConditionFailed(VerificationFailed):
     reason = "condition-failed"
 
 
-def compile_conditions(expressions: Sequence[str]) -> list[Any]:
-    """Parse every expression up front, so a typo is a usage error and not a failed image.
+@dataclass(frozen=True)
+class EvaluationBudget:
+    """Bounds on one evaluation.
+
+    Attributes:
+        max_steps: Interpreter node visits (a filter over 10,000 SBOM components with a few
+            nested tests is well under a million).
+        max_string_chars: Largest intermediate string.
+        max_items: Largest intermediate list or object.
+    """
+
+    max_steps: int = 5_000_000
+    max_string_chars: int = 16 * 1024 * 1024
+    max_items: int = 1_000_000
+
+
+class _OverBudget(Exception):
+    """Internal: an evaluation exceeded its budget."""
+
+
+class _BoundedInterpreter(TreeInterpreter):
+    def __init__(self, budget: EvaluationBudget) -> None:
+        super().__init__(Options())
+        self._budget = budget
+        self._steps = 0
+
+    def visit(self, node: Any, *args: Any, **kwargs: Any) -> Any:
+        self._steps += 1
+        if self._steps > self._budget.max_steps:
+            raise _OverBudget(f"more than {self._budget.max_steps} evaluation steps")
+        result = super().visit(node, *args, **kwargs)
+        if isinstance(result, str) and len(result) > self._budget.max_string_chars:
+            raise _OverBudget(f"a string of more than {self._budget.max_string_chars} characters")
+        if isinstance(result, list | dict) and len(result) > self._budget.max_items:
+            raise _OverBudget(f"a value of more than {self._budget.max_items} items")
+        return result
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A compiled condition.
+
+    Attributes:
+        expression: The JMESPath text as written.
+    """
+
+    expression: str
+    _ast: Any = field(repr=False, compare=False)
+
+    def holds(self, document: Any, budget: EvaluationBudget | None = None) -> bool:
+        """Evaluate on a decoded JSON document.
+
+        Args:
+            document: The statement as decoded JSON.
+            budget: Evaluation bounds (default :class:`EvaluationBudget`).
+
+        Returns:
+            JMESPath truthiness of the result.
+
+        Raises:
+            ConditionFailed: The expression cannot be evaluated on this document (type error,
+                overflow, recursion, budget exceeded): a condition that cannot be decided
+                does not hold.
+        """
+        interpreter = _BoundedInterpreter(budget or EvaluationBudget())
+        try:
+            result = interpreter.visit(self._ast, document)
+        except _OverBudget as exc:
+            raise ConditionFailed(
+                f"condition {self.expression!r} exceeds its budget: {exc}"
+            ) from exc
+        except (JMESPathError, TypeError, ValueError, OverflowError, RecursionError) as exc:
+            raise ConditionFailed(
+                f"condition {self.expression!r} cannot be evaluated: {type(exc).__name__}"
+            ) from exc
+        return jmespath_truthy(result)
+
+
+def jmespath_truthy(value: Any) -> bool:
+    """JMESPath's truthiness: false for null, false, empty string, list and object only."""
+    # Compared by type so that 0 (truthy in JMESPath) is not treated as Python-falsy.
+    if value is None or value is False:
+        return False
+    if isinstance(value, str | list | dict):
+        return len(value) > 0
+    return True
+
+
+def compile_condition(expression: str) -> Condition:
+    """Parse one expression, so a typo is a usage error and not a failed image.
+
+    Args:
+        expression: JMESPath text.
+
+    Returns:
+        The compiled condition.
 
     Raises:
-        UsageError: an expression is not valid JMESPath.
+        UsageError: Not a string, too long, nested too deeply, or not valid JMESPath.
     """
-    compiled = []
-    for expression in expressions:
-        try:
-            compiled.append(jmespath.compile(expression))
-        except JMESPathError as err:
-            raise UsageError(f"condition {expression!r} is not valid JMESPath: {err}") from err
-    return compiled
+    if not isinstance(expression, str):
+        raise UsageError(f"condition {expression!r} is not a string")
+    if len(expression) > _MAX_EXPRESSION_CHARS:
+        raise UsageError(f"condition is longer than {_MAX_EXPRESSION_CHARS} characters")
+    try:
+        parsed = jmespath.compile(expression)
+    except JMESPathError as err:
+        message = " ".join(str(err).split())
+        raise UsageError(f"condition {expression!r} is not valid JMESPath: {message}") from err
+    except (RecursionError, ValueError, TypeError) as err:
+        raise UsageError(f"condition {expression[:60]!r}... is nested too deeply") from err
+    return Condition(expression, parsed.parsed)
 
 
-def _truthy(value: Any) -> bool:
-    # JMESPath falsiness; compared by type so that 0 (truthy in JMESPath) is not Python-falsy.
-    return not (value is None or value is False or value in ("", [], {}))
-
-
-def check_conditions(statement_json: bytes, expressions: Sequence[str]) -> None:
-    """Raise :class:`ConditionFailed` naming the first expression that does not hold.
+def compile_conditions(expressions: Sequence[str]) -> tuple[Condition, ...]:
+    """Compile every expression up front.
 
     Raises:
-        UsageError: an expression is not valid JMESPath.
-        ConditionFailed: a condition is false, or cannot be evaluated on this statement
-            (a type error in the data fails the condition; it never passes it).
+        UsageError: See :func:`compile_condition`.
     """
-    compiled = compile_conditions(expressions)
-    document = json.loads(statement_json)
-    for expression, program in zip(expressions, compiled, strict=True):
-        try:
-            result = program.search(document)
-        except JMESPathError as err:
-            raise ConditionFailed(f"condition {expression!r} cannot be evaluated: {err}") from err
-        if not _truthy(result):
-            raise ConditionFailed(f"condition {expression!r} is not met")
+    return tuple(compile_condition(expression) for expression in expressions)
+
+
+def check_conditions(
+    document: Any,
+    conditions: Sequence[Condition],
+    budget: EvaluationBudget | None = None,
+) -> None:
+    """Raise :class:`ConditionFailed` naming the first condition that does not hold.
+
+    Args:
+        document: The decoded statement.
+        conditions: Compiled conditions.
+        budget: Evaluation bounds per condition.
+
+    Raises:
+        ConditionFailed: A condition is false or cannot be evaluated.
+    """
+    for condition in conditions:
+        if not condition.holds(document, budget):
+            raise ConditionFailed(f"condition {condition.expression!r} is not met")

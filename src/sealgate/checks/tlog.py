@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -19,7 +19,17 @@ from sealgate.checks._pem import first_pem_block
 from sealgate.errors import KeyMaterialError, TlogInvalid
 from sealgate.formats.rekor import RekorBundle, RekorEntry
 
-__all__ = ["RekorKey", "TlogInvalid", "TlogPolicy", "verify_rekor_bundle", "verify_set"]
+__all__ = [
+    "NO_TLOG_MESSAGE",
+    "RekorKey",
+    "TlogInvalid",
+    "TlogPolicy",
+    "load_rekor_keys",
+    "verify_rekor_bundle",
+    "verify_set",
+]
+
+NO_TLOG_MESSAGE = "no transparency log entry; use --insecure-ignore-tlog for signatures without one"
 
 _KINDS = {
     "signature": frozenset({"hashedrekord", "rekord"}),
@@ -54,7 +64,7 @@ class RekorKey:
         """
         try:
             key = serialization.load_der_public_key(der)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise KeyMaterialError("Rekor public key cannot be parsed") from exc
         if not isinstance(key, ec.EllipticCurvePublicKey):
             raise KeyMaterialError("Rekor public key must be ECDSA")
@@ -78,13 +88,32 @@ class RekorKey:
         """
         try:
             key = serialization.load_pem_public_key(pem)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise KeyMaterialError("Rekor public key cannot be parsed") from exc
         return cls.from_der(
             key.public_bytes(
                 serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
             )
         )
+
+
+def load_rekor_keys(pems: Sequence[bytes]) -> tuple[RekorKey, ...]:
+    """Load trusted Rekor keys from PEM texts, dropping duplicates (order kept).
+
+    Args:
+        pems: ``PUBLIC KEY`` PEMs (``--rekor-public-key``, a config's ``rekorKeys``).
+
+    Returns:
+        The keys.
+
+    Raises:
+        KeyMaterialError: A PEM is unreadable or not an ECDSA key.
+    """
+    keys: dict[str, RekorKey] = {}
+    for pem in pems:
+        key = RekorKey.from_pem(pem)
+        keys.setdefault(key.log_id, key)
+    return tuple(keys.values())
 
 
 @dataclass(frozen=True)

@@ -11,25 +11,25 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sealgate.checks.authorities import KeyAuthority
 from sealgate.checks.conditions import compile_conditions
 from sealgate.checks.signatures import render_cosign_json
-from sealgate.checks.tlog import RekorKey, TlogPolicy
+from sealgate.checks.tlog import RekorKey, TlogPolicy, load_rekor_keys
 from sealgate.cli.common import (
     add_registry_flags,
     open_client,
     parse_annotations,
     parse_reference,
+    read_input,
     repository_override,
 )
 from sealgate.errors import ExitCode, InputError, SealgateError, UsageError
-from sealgate.keys import Verifier, load_verifier
+from sealgate.formats.predicates import resolve_predicate_type
+from sealgate.gate import utc_now
+from sealgate.keys import load_verifier
 from sealgate.oci import Reference, RegistryClient
-from sealgate.workflows.verify import (
-    AttestationRequirement,
-    TrustPolicy,
-    verify_attestations,
-    verify_signatures,
-)
+from sealgate.policy import AttestationRule, Policy
+from sealgate.workflows.verify import verify_attestations, verify_signatures
 
 __all__ = ["add_trust_flags", "register", "trust_policy_from_args"]
 
@@ -72,17 +72,21 @@ def _load_rekor_keys(args: argparse.Namespace) -> tuple[RekorKey, ...]:
     env_path = os.environ.get("SIGSTORE_REKOR_PUBLIC_KEY")
     if env_path:
         paths.append(Path(env_path))
-    keys = []
+    pems = []
     for path in paths:
         try:
-            keys.append(RekorKey.from_pem(path.read_bytes()))
-        except OSError as err:
-            raise InputError(f"cannot read Rekor key {path}: {err.strerror}") from err
-    return tuple(keys)
+            pems.append(read_input(path))
+        except InputError as err:
+            raise InputError(f"cannot read Rekor key: {err.message}") from err
+    return load_rekor_keys(pems)
 
 
-def trust_policy_from_args(args: argparse.Namespace, annotations: dict[str, str]) -> TrustPolicy:
-    """Keys, annotation requirements and tlog policy from the verify flags.
+def trust_policy_from_args(
+    args: argparse.Namespace,
+    annotations: dict[str, str],
+    attestations: tuple[AttestationRule, ...] = (),
+) -> Policy:
+    """Keys, annotation requirements and tlog policy from the verify flags, as a policy.
 
     Raises:
         UsageError: no key, keyless flags, or a tlog requirement without a Rekor key.
@@ -92,7 +96,7 @@ def trust_policy_from_args(args: argparse.Namespace, annotations: dict[str, str]
         raise UsageError("keyless verification is not supported yet; verify with --key")
     if not args.key:
         raise UsageError("--key is required (keyless verification is not supported yet)")
-    verifiers: tuple[Verifier, ...] = tuple(load_verifier(ref) for ref in args.key)
+    authorities = tuple(KeyAuthority.of(load_verifier(ref), name=ref) for ref in args.key)
     rekor_keys = _load_rekor_keys(args)
     if not args.insecure_ignore_tlog and not rekor_keys:
         raise UsageError(
@@ -102,11 +106,12 @@ def trust_policy_from_args(args: argparse.Namespace, annotations: dict[str, str]
         )
     if args.max_workers < 1:
         raise UsageError("--max-workers must be at least 1")
-    return TrustPolicy(
-        verifiers=verifiers,
-        annotations=annotations,
+    return Policy(
+        name="command line",
+        authorities=authorities,
         tlog=TlogPolicy(insecure_ignore_tlog=args.insecure_ignore_tlog, rekor_keys=rekor_keys),
-        repository=repository_override(),
+        annotations=annotations,
+        attestations=attestations,
     )
 
 
@@ -182,20 +187,33 @@ def _verify(args: argparse.Namespace) -> int:
 
     def report(ref: Reference, result: Any) -> None:
         _header(ref, checks)
+        verified = result.verdict.verified
         if args.output == "json":
-            sys.stdout.write("\n" + render_cosign_json(result.signatures).decode() + "\n")
+            sys.stdout.write("\n" + render_cosign_json(verified).decode() + "\n")
         else:
-            for signature in result.signatures:
-                sys.stdout.write(signature.raw_payload.decode("utf-8", "replace") + "\n")
+            for signature in verified:
+                payload = signature.thing.payload if signature.thing is not None else b""
+                sys.stdout.write(payload.decode("utf-8", "replace") + "\n")
 
-    return _run_all(args, refs, lambda c, r: verify_signatures(c, r, policy), report)
+    repository = repository_override()
+
+    def work(client: RegistryClient, ref: Reference) -> Any:
+        return verify_signatures(
+            client, ref, policy, reference_time=utc_now(), repository=repository
+        )
+
+    return _run_all(args, refs, work, report)
 
 
 def _verify_attestation(args: argparse.Namespace) -> int:
     refs = [parse_reference(text) for text in args.images]
-    policy = trust_policy_from_args(args, {})
-    compile_conditions(args.condition)  # a typo is a usage error, not a failed image
-    requirement = AttestationRequirement(predicate_type=args.type, conditions=tuple(args.condition))
+    rule = AttestationRule(
+        name=args.type,
+        predicate_type=resolve_predicate_type(args.type),
+        # Compiled up front: a typo is a usage error, not a failed image.
+        conditions=compile_conditions(args.condition),
+    )
+    policy = trust_policy_from_args(args, {}, (rule,))
 
     def report(ref: Reference, result: Any) -> None:
         checks = ["The cosign claims were validated"]
@@ -203,9 +221,16 @@ def _verify_attestation(args: argparse.Namespace) -> int:
             checks.append(f"The {len(args.condition)} condition(s) were met")
         checks.append("The signatures were verified against the specified public key")
         _header(ref, checks)
-        for attestation in result.attestations:
+        for attestation in result.verdicts[0].matching:
             # cosign prints each raw DSSE envelope, one per line.
-            envelope = json.loads(attestation.envelope_raw)
+            envelope = json.loads(attestation.thing.content)
             sys.stdout.write(json.dumps(envelope, separators=(",", ":")) + "\n")
 
-    return _run_all(args, refs, lambda c, r: verify_attestations(c, r, policy, requirement), report)
+    repository = repository_override()
+
+    def work(client: RegistryClient, ref: Reference) -> Any:
+        return verify_attestations(
+            client, ref, policy, (rule,), reference_time=utc_now(), repository=repository
+        )
+
+    return _run_all(args, refs, work, report)

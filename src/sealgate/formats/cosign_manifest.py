@@ -294,7 +294,9 @@ def parse_attachment_manifest(data: bytes, *, max_layers: int) -> list[LayerDesc
     if version != 2 or isinstance(version, bool):
         raise MalformedData("attachment manifest schemaVersion is not 2")
     media_type = doc.get("mediaType")
-    if media_type is not None and media_type not in _MANIFEST_TYPES:
+    if media_type is not None and (
+        not isinstance(media_type, str) or media_type not in _MANIFEST_TYPES
+    ):
         raise MalformedData("attachment manifest is not an image manifest")
     layers = doc.get("layers")
     if not isinstance(layers, list):

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import threading
 
-from sealgate.checks.tlog import RekorKey, TlogPolicy
-from sealgate.gate import Policy, Verdict
-from sealgate.keys import Verifier, load_verifier, read_key_ref
+from sealgate.checks.authorities import KeyAuthority
+from sealgate.checks.conditions import compile_conditions
+from sealgate.checks.tlog import TlogPolicy, load_rekor_keys
+from sealgate.errors import ConfigError, UsageError
+from sealgate.formats.predicates import resolve_predicate_type
+from sealgate.gate import Clock, Policy, Verdict, utc_now
+from sealgate.keys import load_verifier, read_key_ref
 from sealgate.oci import Reference, RegistryClient
+from sealgate.policy import AttestationRule
+from sealgate.policy import Policy as TrustPolicy
 from sealgate.workflows.targets import pinned_digest
-from sealgate.workflows.verify import AttestationRequirement, TrustPolicy, verify_image
+from sealgate.workflows.verify import verify_image
 
 __all__ = ["RegistryImageVerifier"]
 
@@ -17,48 +23,71 @@ __all__ = ["RegistryImageVerifier"]
 class RegistryImageVerifier:
     """Resolves and verifies images for the gate; thread-safe, keys loaded once per run."""
 
-    def __init__(self, client: RegistryClient, *, repository: Reference | None = None) -> None:
+    def __init__(
+        self,
+        client: RegistryClient,
+        *,
+        repository: Reference | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
         self._client = client
         self._repository = repository
+        self._clock = clock
         self._lock = threading.Lock()
-        self._verifiers: dict[str, Verifier] = {}
-        self._policies: dict[int, tuple[TrustPolicy, tuple[AttestationRequirement, ...]]] = {}
+        self._authorities: dict[str, KeyAuthority] = {}
+        self._policies: dict[int, TrustPolicy] = {}
         #: (repository, digest) pairs this verifier resolved from a tag during this run.
         self._resolved: set[tuple[str, str]] = set()
 
-    def _verifier(self, key_ref: str) -> Verifier:
+    def _authority(self, key_ref: str) -> KeyAuthority:
         with self._lock:
-            verifier = self._verifiers.get(key_ref)
-        if verifier is None:
-            verifier = load_verifier(key_ref)
+            authority = self._authorities.get(key_ref)
+        if authority is None:
+            authority = KeyAuthority.of(load_verifier(key_ref), name=key_ref)
             with self._lock:
-                self._verifiers[key_ref] = verifier
-        return verifier
+                self._authorities[key_ref] = authority
+        return authority
 
-    def _trust(self, policy: Policy) -> tuple[TrustPolicy, tuple[AttestationRequirement, ...]]:
+    def trust_policy(self, policy: Policy) -> TrustPolicy:
+        """The gate's trust section as a :class:`sealgate.policy.Policy` (built once per run).
+
+        Raises:
+            KeyMaterialError: A key or Rekor key cannot be read.
+            ConfigError: A condition or predicate type is invalid.
+        """
         with self._lock:
             cached = self._policies.get(id(policy))
         if cached is not None:
             return cached
-        rekor_keys = tuple(RekorKey.from_pem(read_key_ref(ref)) for ref in policy.rekor_keys)
-        trust = TrustPolicy(
-            verifiers=tuple(self._verifier(ref) for ref in policy.keys),
-            annotations=policy.annotation_map,
-            tlog=TlogPolicy(insecure_ignore_tlog=not policy.tlog, rekor_keys=rekor_keys),
-            repository=self._repository,
-        )
-        requirements = tuple(
-            AttestationRequirement(
-                predicate_type=requirement.type,
-                conditions=requirement.conditions,
-                verifiers=tuple(self._verifier(ref) for ref in requirement.keys),
+        rules = []
+        for requirement in policy.attestations:
+            try:
+                predicate_type = resolve_predicate_type(requirement.type)
+                conditions = compile_conditions(requirement.conditions)
+            except UsageError as err:
+                raise ConfigError(err.message) from err
+            rules.append(
+                AttestationRule(
+                    name=requirement.type,
+                    predicate_type=predicate_type,
+                    conditions=conditions,
+                    authorities=tuple(self._authority(ref) for ref in requirement.keys),
+                )
             )
-            for requirement in policy.attestations
+        trust = TrustPolicy(
+            name="gate",
+            authorities=tuple(self._authority(ref) for ref in policy.keys),
+            tlog=TlogPolicy(
+                insecure_ignore_tlog=not policy.tlog,
+                rekor_keys=load_rekor_keys([read_key_ref(ref) for ref in policy.rekor_keys]),
+            ),
+            annotations=policy.annotation_map,
+            attestations=tuple(rules),
         )
         with self._lock:
             # Policies are frozen and live for the whole run, so id() is a stable key.
-            self._policies[id(policy)] = (trust, requirements)
-        return trust, requirements
+            self._policies[id(policy)] = trust
+        return trust
 
     def resolve(self, ref: Reference) -> str:
         digest = self._client.resolve(ref).digest
@@ -67,19 +96,22 @@ class RegistryImageVerifier:
         return digest
 
     def verify(self, ref: Reference, policy: Policy) -> Verdict:
-        trust, requirements = self._trust(policy)
+        trust = self.trust_policy(policy)
         with self._lock:
             exists = (ref.name, pinned_digest(ref)) in self._resolved
-        signatures, attestations = verify_image(
-            self._client, ref, trust, requirements, known_to_exist=exists
+        result = verify_image(
+            self._client,
+            ref,
+            trust,
+            reference_time=self._clock(),
+            repository=self._repository,
+            known_to_exist=exists,
         )
-        keys = sorted({s.key_fingerprint[:16] for s in signatures.signatures})
-        kinds = [r.predicate_type for r in requirements]
-        message = f"signed by key sha256:{', sha256:'.join(keys)}"
-        if kinds:
-            message += f"; attested: {', '.join(kinds)}"
-        del attestations  # every requirement passed, or verify_image raised
+        signers = sorted({a.signer for r in result.signatures.verified for a in r.accepted})
+        message = f"signed by {', '.join(signers)}"
+        if result.attestations:
+            message += f"; attested: {', '.join(v.rule.name for v in result.attestations)}"
         return Verdict.verified(pinned_digest(ref), message)
 
     def public_key_pem(self, key_ref: str) -> bytes:
-        return self._verifier(key_ref).public_pem()
+        return self._authority(key_ref).verifier.public_pem()

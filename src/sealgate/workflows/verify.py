@@ -1,164 +1,188 @@
-"""``verify`` and ``verify-attestation``: fetch what is attached, hand it to the pure checks."""
+"""``verify``, ``verify-attestation`` and the gate's unit of work: fetch, then evaluate a policy.
+
+This module only does I/O: resolve the image, read its ``.sig``/``.att`` attachments (each
+once), and hand the layers to :mod:`sealgate.policy`, which runs the one verification pipeline.
+The reference time is the caller's (an injected clock), never read here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sealgate.checks.attestations import VerifiedAttestation, verify_attestation_set
-from sealgate.checks.conditions import check_conditions
-from sealgate.checks.signatures import VerifiedSignature, verify_signature_set
-from sealgate.checks.tlog import TlogPolicy
-from sealgate.errors import AttestationMissing, VerificationFailed
-from sealgate.formats.dsse import Envelope
-from sealgate.keys import Verifier
 from sealgate.oci import Reference, RegistryClient
+from sealgate.policy import (
+    AttestationRule,
+    AttestationVerdict,
+    Policy,
+    SignatureVerdict,
+    evaluate_attestation,
+    evaluate_signatures,
+)
 from sealgate.workflows.attachments import fetch_attachment_layers
 from sealgate.workflows.targets import ResolvedImage, attachment_ref, resolve_image
 
 __all__ = [
-    "AttestationRequirement",
-    "AttestationVerification",
+    "AttestationsVerification",
+    "ImageVerification",
     "SignatureVerification",
-    "TrustPolicy",
     "verify_attestations",
+    "verify_image",
     "verify_signatures",
 ]
 
 
 @dataclass(frozen=True)
-class TrustPolicy:
-    """Whom we trust and what we require of key-based signatures."""
-
-    verifiers: tuple[Verifier, ...]
-    annotations: Mapping[str, str] = field(default_factory=dict)
-    tlog: TlogPolicy = field(default_factory=TlogPolicy)
-    #: ``COSIGN_REPOSITORY``: where the ``.sig``/``.att`` tags live.
-    repository: Reference | None = None
-
-
-@dataclass(frozen=True)
-class AttestationRequirement:
-    """An attestation an image must carry: a predicate type, its signers, conditions."""
-
-    predicate_type: str = "custom"
-    conditions: tuple[str, ...] = ()
-    #: Keys for this attestation; None means the policy's signature keys.
-    verifiers: tuple[Verifier, ...] | None = None
-
-
-@dataclass(frozen=True)
 class SignatureVerification:
+    """An image and the signatures that satisfied the policy."""
+
     image: ResolvedImage
-    signatures: list[VerifiedSignature]
+    verdict: SignatureVerdict
 
 
 @dataclass(frozen=True)
-class AttestationVerification:
+class AttestationsVerification:
+    """An image and, per attestation rule, the attestations that satisfied it."""
+
     image: ResolvedImage
-    attestations: list[VerifiedAttestation]
+    verdicts: tuple[AttestationVerdict, ...]
 
 
-def verify_signatures(
-    client: RegistryClient, ref: Reference, policy: TrustPolicy, *, known_to_exist: bool = False
-) -> SignatureVerification:
-    """cosign ``verify --key`` for one image: at least one signature passes every check.
+@dataclass(frozen=True)
+class ImageVerification:
+    """Everything one policy required of one image, verified."""
 
-    Raises:
-        ImageNotFound: the tag or digest does not exist.
-        NoSignaturesFound: there is no ``.sig`` tag or it holds no signature layer.
-        NoMatchingSignatures: signatures exist, none passed (per-layer reasons attached).
-        CheckFailed: the registry could not be read or returned malformed data.
-    """
+    image: ResolvedImage
+    signatures: SignatureVerdict
+    attestations: tuple[AttestationVerdict, ...]
+
+
+def _pinned(client: RegistryClient, ref: Reference, *, known_to_exist: bool) -> ResolvedImage:
     image = resolve_image(client, ref)
     if image.descriptor is None and not known_to_exist:
         # A digest reference: make sure the image exists, as cosign does (exit 11 otherwise).
         # Skipped only when the caller resolved this very digest moments ago.
         image = ResolvedImage(image.ref, client.resolve(image.ref))
+    return image
+
+
+def verify_signatures(
+    client: RegistryClient,
+    ref: Reference,
+    policy: Policy,
+    *,
+    reference_time: datetime,
+    repository: Reference | None = None,
+    known_to_exist: bool = False,
+) -> SignatureVerification:
+    """cosign ``verify`` for one image: the policy's authorities vouch for its signatures.
+
+    Args:
+        client: The registry client (its deadline bounds every request).
+        ref: The image, by tag or digest.
+        policy: Who may sign and what the signatures must carry.
+        reference_time: "Now" for every validity window.
+        repository: ``COSIGN_REPOSITORY``: where the attachments live.
+        known_to_exist: The caller resolved this digest itself: skip the existence check.
+
+    Returns:
+        The resolved image and the signature verdict.
+
+    Raises:
+        ImageNotFound: The tag or digest does not exist.
+        NoSignaturesFound: There is no ``.sig`` tag or it holds no signature layer.
+        NoMatchingSignatures: Signatures exist, too few authorities vouched (per-signature
+            results attached).
+        CheckFailed: The registry could not be read or returned malformed data.
+    """
+    image = _pinned(client, ref, known_to_exist=known_to_exist)
     layers = fetch_attachment_layers(
-        client, attachment_ref(image.ref, "sig", repository=policy.repository)
+        client, attachment_ref(image.ref, "sig", repository=repository)
     )
-    verified = verify_signature_set(
-        layers,
-        verifiers=policy.verifiers,
-        image_digest=image.digest,
-        required_annotations=policy.annotations,
-        tlog=policy.tlog,
+    verdict = evaluate_signatures(
+        layers, policy, image_digest=image.digest, reference_time=reference_time
     )
-    return SignatureVerification(image, verified)
-
-
-def _statement_bytes(attestation: VerifiedAttestation) -> bytes:
-    envelope: Envelope = attestation.envelope
-    return envelope.payload
+    return SignatureVerification(image, verdict)
 
 
 def verify_attestations(
     client: RegistryClient,
     ref: Reference,
-    policy: TrustPolicy,
-    requirement: AttestationRequirement,
+    policy: Policy,
+    rules: Sequence[AttestationRule],
     *,
+    reference_time: datetime,
+    repository: Reference | None = None,
     image: ResolvedImage | None = None,
-) -> AttestationVerification:
-    """cosign ``verify-attestation --key --type T`` plus conditions on the statements.
+) -> AttestationsVerification:
+    """cosign ``verify-attestation``: every rule is met by the image's attestations.
 
-    Every attestation is verified cryptographically first; those of the requested type are
-    kept; every kept one must satisfy every condition (cosign ``--policy`` semantics).
+    The ``.att`` attachment is read once, whatever the number of rules.
+
+    Args:
+        client: The registry client.
+        ref: The image, by tag or digest.
+        policy: The policy (authorities, tlog requirement).
+        rules: The attestation rules to meet (typically ``policy.attestations``).
+        reference_time: "Now" for every validity window.
+        repository: ``COSIGN_REPOSITORY``.
+        image: The image, when the caller already resolved it.
+
+    Returns:
+        The image and one verdict per rule.
 
     Raises:
-        ImageNotFound: the tag or digest does not exist.
-        AttestationMissing: no attestation of that type verified, or none met the conditions.
-        CheckFailed: the registry could not be read or returned malformed data.
+        ImageNotFound: The tag or digest does not exist.
+        AttestationMissing: A rule is not met (see :func:`sealgate.policy.evaluate_attestation`).
+        CheckFailed: The registry could not be read or returned malformed data.
     """
     if image is None:
-        image = resolve_image(client, ref)
-        if image.descriptor is None:
-            image = ResolvedImage(image.ref, client.resolve(image.ref))
+        image = _pinned(client, ref, known_to_exist=False)
     layers = fetch_attachment_layers(
-        client, attachment_ref(image.ref, "att", repository=policy.repository)
+        client, attachment_ref(image.ref, "att", repository=repository)
     )
-    verified = verify_attestation_set(
-        layers,
-        verifiers=policy.verifiers if requirement.verifiers is None else requirement.verifiers,
-        image_digest=image.digest,
-        tlog=policy.tlog,
-        predicate_type=requirement.predicate_type,
+    verdicts = tuple(
+        evaluate_attestation(
+            layers, policy, rule, image_digest=image.digest, reference_time=reference_time
+        )
+        for rule in rules
     )
-    if requirement.conditions:
-        # cosign --policy semantics: every verified attestation of the type must comply, so an
-        # old passing attestation cannot hide a newer failing one (.att layers accumulate).
-        failures: list[str] = []
-        for number, attestation in enumerate(verified, start=1):
-            try:
-                check_conditions(_statement_bytes(attestation), requirement.conditions)
-            except VerificationFailed as err:
-                failures.append(f"attestation {number}: {err.message}")
-        if failures:
-            raise AttestationMissing(
-                f"{len(failures)} of {len(verified)} {requirement.predicate_type} "
-                f"attestation(s) fail the conditions: {'; '.join(failures)}"
-            )
-    return AttestationVerification(image, verified)
+    return AttestationsVerification(image, verdicts)
 
 
 def verify_image(
     client: RegistryClient,
     ref: Reference,
-    policy: TrustPolicy,
-    requirements: Sequence[AttestationRequirement] = (),
+    policy: Policy,
     *,
+    reference_time: datetime,
+    repository: Reference | None = None,
     known_to_exist: bool = False,
-) -> tuple[SignatureVerification, list[AttestationVerification]]:
-    """Signatures and every required attestation of one image (the gate's unit of work).
+) -> ImageVerification:
+    """Signatures and every attestation the policy requires (the gate's unit of work).
 
     Raises:
-        VerificationFailed: any signature or attestation requirement failed.
-        CheckFailed: the registry could not be read or returned malformed data.
+        VerificationFailed: A signature or attestation requirement failed.
+        CheckFailed: The registry could not be read or returned malformed data.
     """
-    signatures = verify_signatures(client, ref, policy, known_to_exist=known_to_exist)
-    attestations = [
-        verify_attestations(client, ref, policy, requirement, image=signatures.image)
-        for requirement in requirements
-    ]
-    return signatures, attestations
+    signatures = verify_signatures(
+        client,
+        ref,
+        policy,
+        reference_time=reference_time,
+        repository=repository,
+        known_to_exist=known_to_exist,
+    )
+    attestations: tuple[AttestationVerdict, ...] = ()
+    if policy.attestations:
+        attestations = verify_attestations(
+            client,
+            ref,
+            policy,
+            policy.attestations,
+            reference_time=reference_time,
+            repository=repository,
+            image=signatures.image,
+        ).verdicts
+    return ImageVerification(signatures.image, signatures.verdict, attestations)

@@ -1,4 +1,4 @@
-"""Key-based .att layer verification and --type filtering (SPEC §2.1, §2.5)."""
+"""Key-based .att layer verification and --type filtering through the one pipeline."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ from typing import Any
 
 import pytest
 
-from sealgate.checks.attestations import (
-    NoMatchingAttestations,
-    verify_attestation_layer,
-    verify_attestation_set,
-)
 from sealgate.checks.tlog import TlogInvalid, TlogPolicy
 from sealgate.errors import (
     AttestationMissing,
@@ -33,6 +28,8 @@ from sealgate.formats.cosign_types import (
 from sealgate.formats.dsse import build_envelope, pae
 from sealgate.formats.intoto import build_statement
 from sealgate.formats.predicates import load_predicate, resolve_predicate_type
+from sealgate.policy import NoMatchingAttestations
+from tests.support.policies import verify_attestation_layer, verify_attestation_set
 from tests.unit.checks._keys import EcKey, FakeRekor, dsse_entry, hashedrekord, intoto_entry
 
 HEX = "ab" * 32
@@ -70,10 +67,10 @@ def test_valid_attestation() -> None:
     key = EcKey()
     layer = att_layer(key, "cyclonedx")
     verified = verify(layer, key)
-    assert verified.predicate_type == "https://cyclonedx.org/bom"
-    assert verified.statement.predicate == {"a": 1}
-    assert verified.envelope_raw == layer.payload
-    assert verified.bundle is None
+    assert verified.claims.predicate_type == "https://cyclonedx.org/bom"
+    assert verified.claims.predicate == {"a": 1}
+    assert verified.thing.content == layer.payload
+    assert verified.accepted[0].bundle is None
 
 
 def test_wrong_key_and_tampered_envelope() -> None:
@@ -108,7 +105,8 @@ def test_subject_digest_must_match() -> None:
 
 def test_malformed_statement_and_envelope() -> None:
     key = EcKey()
-    with pytest.raises(MalformedData):
+    # A malformed statement under a valid signature is a bad attestation (never a pass).
+    with pytest.raises(SignatureInvalid, match="attestation 1: unknown in-toto statement"):
         verify(att_layer(key, statement=b'{"_type":"x"}'), key)
     with pytest.raises(MalformedData):
         verify(SignatureLayer(DSSE_LAYER_MEDIA_TYPE, b"{}", {}), key)
@@ -121,7 +119,7 @@ def test_second_envelope_signature_may_match() -> None:
     doc = json.loads(build_envelope(INTOTO_PAYLOAD_TYPE, body, good))
     doc["signatures"].insert(0, {"keyid": "", "sig": "AAAA"})
     layer = SignatureLayer(DSSE_LAYER_MEDIA_TYPE, json.dumps(doc).encode(), {})
-    assert verify(layer, key).predicate_type == "https://x.example/p"
+    assert verify(layer, key).claims.predicate_type == "https://x.example/p"
 
 
 def test_certificate_annotation_must_hold_the_key() -> None:
@@ -142,7 +140,7 @@ def test_tlog_envelope_hash(make: Any) -> None:
         layer.media_type, layer.payload, {**layer.annotations, BUNDLE_ANNOTATION: bundle}
     )
     verified = verify(with_bundle, key, tlog=TlogPolicy(rekor_keys=(rekor.trusted,)))
-    assert verified.bundle is not None
+    assert verified.accepted[0].bundle is not None
 
 
 def test_tlog_missing_or_wrong_kind() -> None:
@@ -174,10 +172,9 @@ def test_default_type_is_custom() -> None:
     key = EcKey()
     layers = [att_layer(key, "cyclonedx"), att_layer(key, "custom")]
     (only,) = run_set(layers, key)
-    assert only.predicate_type == "https://cosign.sigstore.dev/attestation/v1"
-    assert len(run_set(layers, key, predicate_type=None)) == 2
+    assert only.claims.predicate_type == "https://cosign.sigstore.dev/attestation/v1"
     (bom,) = run_set(layers, key, predicate_type="https://cyclonedx.org/bom")
-    assert bom.predicate_type == "https://cyclonedx.org/bom"
+    assert bom.claims.predicate_type == "https://cyclonedx.org/bom"
 
 
 def test_no_type_match_message() -> None:

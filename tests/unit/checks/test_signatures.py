@@ -1,4 +1,4 @@
-"""Key-based .sig layer verification (SPEC §4.2) on synthetic signatures."""
+"""Key-based .sig layer verification through the one pipeline, on synthetic signatures."""
 
 from __future__ import annotations
 
@@ -7,16 +7,10 @@ from typing import Any
 
 import pytest
 
-from sealgate.checks.signatures import (
-    NO_TLOG_MESSAGE,
-    render_cosign_json,
-    verify_signature_layer,
-    verify_signature_set,
-)
-from sealgate.checks.tlog import TlogInvalid, TlogPolicy
+from sealgate.checks.signatures import cosign_json_element, render_cosign_json
+from sealgate.checks.tlog import NO_TLOG_MESSAGE, TlogInvalid, TlogPolicy
 from sealgate.errors import (
     DigestMismatch,
-    MalformedData,
     NoMatchingSignatures,
     NoSignaturesFound,
     SignatureInvalid,
@@ -29,6 +23,7 @@ from sealgate.formats.cosign_types import (
     SIMPLESIGNING_MEDIA_TYPE,
 )
 from sealgate.formats.simplesigning import build_payload
+from tests.support.policies import verify_signature_layer, verify_signature_set
 from tests.unit.checks._keys import EcKey, FakeRekor, hashedrekord
 
 DIGEST = "sha256:" + "ab" * 32
@@ -57,15 +52,17 @@ def test_valid_signature() -> None:
     key = EcKey()
     layer = sig_layer(key, {"env": "prod"})
     verified = verify(layer, key, required_annotations={"env": "prod"})
-    assert verified.raw_payload == layer.payload
-    assert verified.payload.manifest_digest == DIGEST
-    assert verified.bundle is None
-    assert verified.layer_digest == layer.digest
-    assert verified.key_index == 0
+    assert verified.thing is not None
+    assert verified.thing.payload == layer.payload
+    assert verified.claims is not None
+    assert verified.claims.manifest_digest == DIGEST
+    assert verified.accepted[0].bundle is None
+    assert verified.thing.digest == layer.digest
+    assert [a.name for a in verified.accepted] == ["key0"]
 
 
 def test_wrong_key() -> None:
-    with pytest.raises(SignatureInvalid, match="any trusted key"):
+    with pytest.raises(SignatureInvalid, match="does not verify with key key0"):
         verify(sig_layer(EcKey()), EcKey())
 
 
@@ -77,8 +74,9 @@ def test_any_of_several_keys() -> None:
         image_digest=DIGEST,
         tlog=IGNORE,
     )
-    assert verified.key_index == 1
-    assert verified.key_fingerprint != ""
+    assert [a.name for a in verified.accepted] == ["key1"]
+    assert [r.name for r in verified.rejected] == ["key0"]
+    assert verified.accepted[0].authority.startswith("key:sha256:")
 
 
 def test_signature_over_exact_bytes() -> None:
@@ -132,15 +130,18 @@ def test_other_media_type_is_not_a_signature() -> None:
 
 
 def test_malformed_payload_with_valid_signature() -> None:
+    # Malformed data inside one signature makes that signature bad (cosign: exit 12).
     key = EcKey()
-    with pytest.raises(MalformedData):
+    with pytest.raises(SignatureInvalid, match="simple-signing payload"):
         verify(sig_layer(key, payload=b"not json"), key)
 
 
 def test_certificate_annotation_must_hold_the_key() -> None:
     key = EcKey()
     ok = sig_layer(key, **{CERTIFICATE_ANNOTATION: key.certificate_pem().decode()})
-    assert verify(ok, key).payload.manifest_digest == DIGEST
+    claims = verify(ok, key).claims
+    assert claims is not None
+    assert claims.manifest_digest == DIGEST
     bad = sig_layer(key, **{CERTIFICATE_ANNOTATION: EcKey().certificate_pem().decode()})
     with pytest.raises(SignatureInvalid, match="did not match"):
         verify(bad, key)
@@ -153,7 +154,7 @@ def test_tlog_required_by_default() -> None:
     key = EcKey()
     with pytest.raises(TlogInvalid) as info:
         verify(sig_layer(key), key, tlog=TlogPolicy(rekor_keys=(FakeRekor().trusted,)))
-    assert info.value.message == NO_TLOG_MESSAGE
+    assert info.value.message == f"signature 1: {NO_TLOG_MESSAGE}"
 
 
 def _with_bundle(
@@ -173,8 +174,9 @@ def _with_bundle(
 def test_tlog_bundle_verified() -> None:
     key, rekor = EcKey(), FakeRekor()
     verified = verify(_with_bundle(key, rekor), key, tlog=TlogPolicy(rekor_keys=(rekor.trusted,)))
-    assert verified.bundle is not None
-    assert verified.bundle.log_index == 42
+    bundle = verified.accepted[0].bundle
+    assert bundle is not None
+    assert bundle.log_index == 42
 
 
 def test_tlog_bundle_wrong_rekor_key_and_wrong_logged_key() -> None:
@@ -192,7 +194,7 @@ def test_tlog_bundle_wrong_rekor_key_and_wrong_logged_key() -> None:
 def test_ignore_tlog_skips_even_a_garbage_bundle() -> None:
     key = EcKey()
     layer = sig_layer(key, **{BUNDLE_ANNOTATION: "garbage"})
-    assert verify(layer, key).bundle is None
+    assert verify(layer, key).accepted[0].bundle is None
 
 
 # --- sets and output --------------------------------------------------------------------------
@@ -217,7 +219,7 @@ def test_set_keeps_only_passing_layers_in_order() -> None:
     result = verify_signature_set(
         [bad, good1, good2], verifiers=[key.verifier()], image_digest=DIGEST, tlog=IGNORE
     )
-    assert [v.raw_payload for v in result] == [good1.payload, good2.payload]
+    assert [v.thing.payload for v in result if v.thing] == [good1.payload, good2.payload]
 
 
 def test_set_failures_are_per_layer_and_malformed_is_converted() -> None:
@@ -238,16 +240,16 @@ def test_set_failures_are_per_layer_and_malformed_is_converted() -> None:
 
 
 def test_verifier_bug_is_never_an_allow() -> None:
-    class Broken:
+    class Broken(EcKey().verifier().__class__):  # type: ignore[misc]
         def verify(self, signature: bytes, data: bytes) -> None:
             raise RuntimeError("boom")
 
-        def public_pem(self) -> bytes:
-            return b""
-
     with pytest.raises(RuntimeError):
         verify_signature_set(
-            [sig_layer(EcKey())], verifiers=[Broken()], image_digest=DIGEST, tlog=IGNORE
+            [sig_layer(EcKey())],
+            verifiers=[Broken(EcKey().private.public_key())],
+            image_digest=DIGEST,
+            tlog=IGNORE,
         )
 
 
@@ -267,5 +269,5 @@ def test_cosign_json_output() -> None:
         "logIndex",
         "logID",
     ]
-    assert plain.to_cosign_json()["optional"] == {"a": "2", "z": "1"}
-    assert verify(sig_layer(key), key).to_cosign_json()["optional"] is None
+    assert cosign_json_element(plain)["optional"] == {"a": "2", "z": "1"}
+    assert cosign_json_element(verify(sig_layer(key), key))["optional"] is None

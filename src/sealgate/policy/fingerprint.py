@@ -1,0 +1,63 @@
+"""A policy's fingerprint: the key under which its verdicts may be cached.
+
+Everything that changes what "verified" means goes in: the distinct authorities (any-of, so
+sorted), the threshold, the tlog requirement with the trusted log keys, required annotations,
+every attestation rule, and the tool version (a release that changes verification must not
+reuse an older release's verdicts). Names and file paths do not: renaming a key file changes
+nothing, replacing the key in it changes everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sealgate import __version__
+from sealgate.checks.authorities import Authority
+from sealgate.policy.model import Policy
+
+__all__ = ["policy_fingerprint"]
+
+_SCHEMA = 2
+
+
+def _authorities(authorities: tuple[Authority, ...]) -> list[str]:
+    return sorted({authority.id for authority in authorities})
+
+
+def policy_fingerprint(policy: Policy) -> str:
+    """Hex SHA-256 of the canonical JSON of everything that makes ``policy`` what it is.
+
+    Args:
+        policy: The policy.
+
+    Returns:
+        64 hex characters.
+    """
+    document: dict[str, Any] = {
+        "v": _SCHEMA,
+        "tool": __version__,
+        "authorities": _authorities(policy.authorities),
+        "threshold": policy.threshold,
+        "tlog": None
+        if policy.tlog.insecure_ignore_tlog
+        else sorted(key.log_id for key in policy.tlog.rekor_keys),
+        "annotations": dict(sorted(policy.annotations.items())),
+        "attestations": sorted(
+            (
+                {
+                    "type": rule.predicate_type,
+                    "conditions": [c.expression for c in rule.conditions],
+                    "authorities": None
+                    if rule.authorities is None
+                    else _authorities(rule.authorities),
+                    "threshold": rule.threshold,
+                }
+                for rule in policy.attestations
+            ),
+            key=lambda item: json.dumps(item, sort_keys=True),
+        ),
+    }
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
