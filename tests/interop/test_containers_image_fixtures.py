@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from sealgate.checks.signatures import render_cosign_json
 from sealgate.checks.tlog import (
@@ -31,7 +32,11 @@ from sealgate.formats.cosign_manifest import (
     parse_attachment_manifest,
     sha256_digest,
 )
-from sealgate.formats.cosign_types import BUNDLE_ANNOTATION, SIGNATURE_ANNOTATION
+from sealgate.formats.cosign_types import (
+    BUNDLE_ANNOTATION,
+    CERTIFICATE_ANNOTATION,
+    SIGNATURE_ANNOTATION,
+)
 from sealgate.formats.rekor import RekorBundle
 from sealgate.formats.simplesigning import build_payload, parse_payload
 from tests.interop.conftest import TestVerifier, load_signature_file
@@ -327,3 +332,27 @@ def test_loose_rekor_files_set(fixtures_dir: Path) -> None:
         )
     with pytest.raises(TlogInvalid):
         verify_set(bundle, [RekorKey.from_pem((fixtures_dir / "cosign.pub").read_bytes())])
+
+
+def test_pki_signature_wrapped_at_76_columns_verifies_with_the_leaf_key(
+    fixtures_dir: Path,
+) -> None:
+    # The BYO-PKI signature annotation is base64 wrapped at 76 columns; Go (and so cosign)
+    # ignores the line breaks. Checked here with the leaf's own key: the certificate path is
+    # the keyless verifier's.
+    from cryptography import x509
+
+    directory = fixtures_dir / "dir-img-cosign-pki-valid"
+    (layer,) = layers_of(directory)
+    assert "\n" in layer.annotations[SIGNATURE_ANNOTATION]
+    leaf = x509.load_pem_x509_certificate(layer.annotations[CERTIFICATE_ANNOTATION].encode())
+    leaf_pem = leaf.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (sig,) = verify_signature_set(
+        [layer],
+        verifiers=[TestVerifier(leaf_pem)],
+        image_digest=digest_of(directory),
+        tlog=IGNORE_TLOG,
+    )
+    assert sig.ok

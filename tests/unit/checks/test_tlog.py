@@ -141,3 +141,28 @@ def test_first_pem_block_errors() -> None:
         first_pem_block(b"-----BEGIN X-----\n***\n-----END X-----\n")
     with pytest.raises(MalformedData):
         spki_der(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+
+
+def test_unsupported_key_algorithms_are_malformed_not_a_crash() -> None:
+    from cryptography.hazmat.primitives.asymmetric import x448, x25519
+
+    for private in (x25519.X25519PrivateKey.generate(), x448.X448PrivateKey.generate()):
+        pem = private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        with pytest.raises(KeyMaterialError, match="must be ECDSA"):
+            RekorKey.from_pem(pem)
+        spki_der(pem)  # parses: X25519 is a known SPKI, only unusable for signatures
+
+
+def test_unknown_key_algorithm_is_malformed_not_a_crash() -> None:
+    # An SPKI with an algorithm OID cryptography does not know raised UnsupportedAlgorithm.
+    import base64
+
+    body = bytes.fromhex("300506032a0304") + bytes.fromhex("030500deadbeef")
+    spki = bytes([0x30, len(body)]) + body
+    pem = b"-----BEGIN PUBLIC KEY-----\n" + base64.encodebytes(spki) + b"-----END PUBLIC KEY-----\n"
+    with pytest.raises(MalformedData, match="cannot parse"):
+        spki_der(pem)
+    with pytest.raises(KeyMaterialError, match="cannot be parsed"):
+        RekorKey.from_pem(pem)

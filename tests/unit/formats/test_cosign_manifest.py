@@ -246,3 +246,11 @@ def test_replace_attestation_layers() -> None:
         [old_bom, vuln, garbage], new_bom, "https://cyclonedx.org/bom"
     )
     assert result == [new_bom, vuln, garbage]
+
+
+def test_media_type_of_another_json_type_is_malformed() -> None:
+    # A list used to raise TypeError (unhashable) out of the parser: exit 70 instead of 3.
+    for media_type in (["application/vnd.oci.image.manifest.v1+json"], {"a": 1}, 7):
+        data = json.dumps({"schemaVersion": 2, "mediaType": media_type, "layers": []}).encode()
+        with pytest.raises(MalformedData, match="not an image manifest"):
+            parse_attachment_manifest(data, max_layers=10)
