@@ -136,7 +136,7 @@ def parse_statement(raw: bytes) -> Statement:
     if not isinstance(doc, dict):
         raise MalformedData("in-toto statement is not a JSON object")
     kind = doc.get("_type")
-    if kind not in _STATEMENT_TYPES:
+    if not isinstance(kind, str) or kind not in _STATEMENT_TYPES:
         raise MalformedData(f"unknown in-toto statement type {kind!r}")
     predicate_type = doc.get("predicateType")
     if not isinstance(predicate_type, str) or not predicate_type:
