@@ -53,7 +53,9 @@ class Outcome:
     identity_subjects: tuple[str, ...]
 
 
-def _content(bundle: SigstoreBundle, verifier_der: bytes, is_cert: bool, artifact: bytes) -> SignedContent:
+def _content(
+    bundle: SigstoreBundle, verifier_der: bytes, is_cert: bool, artifact: bytes
+) -> SignedContent:
     if bundle.message_signature is not None:
         algorithm = bundle.message_signature.digest_algorithm or "sha256"
         digest = (algorithm, hashlib.new(algorithm, artifact).digest())
@@ -125,7 +127,10 @@ def verify_bundle(
         chain = None
         for instant in times:
             chain = verify_certificate_chain(
-                leaf, trusted_root.certificate_authorities, at=instant, untrusted_intermediates=bundle.chain
+                leaf,
+                trusted_root.certificate_authorities,
+                at=instant,
+                untrusted_intermediates=bundle.chain,
             )
             check_valid_at(leaf, instant)
         if chain is not None and not ignore_sct:

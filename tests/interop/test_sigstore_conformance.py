@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sigstore.models import Bundle, TrustedRoot as SigstorePythonRoot
+from sigstore.models import Bundle
+from sigstore.models import TrustedRoot as SigstorePythonRoot
 from sigstore.verify import Verifier
 from sigstore.verify.policy import Identity
 

@@ -1,7 +1,8 @@
 """Strict readers for protobuf JSON values (Sigstore bundles and log entries).
 
 protobuf's JSON mapping writes ``int64`` as a decimal string (readers also accept numbers) and
-``bytes`` as base64 (standard or URL-safe alphabet, padding optional, line breaks ignored). Every reader raises
+``bytes`` as base64 (standard or URL-safe alphabet, padding optional, line breaks
+ignored). Every reader raises
 :class:`~sealgate.errors.MalformedData` with the field's name; nothing else escapes.
 """
 
@@ -101,7 +102,7 @@ def b64bytes(value: object, what: str, *, required: bool = True) -> bytes:
     if not isinstance(value, str) or not _B64_RE.match(value):
         raise MalformedData(f"{what} is not valid base64")
     text = value.rstrip("=")
-    if len(text) % 4 == 1 or ("-" in text or "_" in text) and ("+" in text or "/" in text):
+    if len(text) % 4 == 1 or (("-" in text or "_" in text) and ("+" in text or "/" in text)):
         raise MalformedData(f"{what} is not valid base64")
     try:
         decoded = base64.urlsafe_b64decode(

@@ -105,7 +105,9 @@ def _hashedrekord_v1(spec: dict[str, Any], kind: str) -> LoggedEntry:
     return LoggedEntry(
         kind=kind,
         version="0.0.1",
-        signatures=(LoggedSignature(b64bytes(signature.get("content"), "signature"), der, is_cert),),
+        signatures=(
+            LoggedSignature(b64bytes(signature.get("content"), "signature"), der, is_cert),
+        ),
         data_digest=_hash(data.get("hash"), "data hash"),
     )
 

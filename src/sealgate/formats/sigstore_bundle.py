@@ -183,8 +183,7 @@ def _timestamps(material: dict[str, Any]) -> tuple[bytes, ...]:
         return ()
     raw = seq(data.get("rfc3161Timestamps"), "rfc3161Timestamps", limit=MAX_TIMESTAMPS)
     stamps = tuple(
-        b64bytes(obj(t, "rfc3161 timestamp").get("signedTimestamp"), "signedTimestamp")
-        for t in raw
+        b64bytes(obj(t, "rfc3161 timestamp").get("signedTimestamp"), "signedTimestamp") for t in raw
     )
     if len(set(stamps)) != len(stamps):
         raise MalformedData("bundle carries the same RFC 3161 timestamp twice")
@@ -223,7 +222,7 @@ def parse_sigstore_bundle(raw: bytes | str) -> SigstoreBundle:
     if has_message == has_dsse:
         raise MalformedData("bundle content must be one message signature or one DSSE envelope")
     return SigstoreBundle(
-        media_type=media_type,
+        media_type=str(media_type),
         version=version,
         certificate=certificate,
         chain=chain,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import rfc8785
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -116,10 +117,11 @@ def check_entry_binding(entry: LoggedEntry, content: SignedContent) -> None:
 def _key_details(content: SignedContent) -> tuple[str, str, bytes]:
     """(keyDetails, hash name, verifier key DER) as sigstore's algorithm registry names them."""
     try:
-        if content.verifier_is_certificate:
-            key = load_der_x509_certificate(content.verifier_der).public_key()
-        else:
-            key = serialization.load_der_public_key(content.verifier_der)
+        key = (
+            load_der_x509_certificate(content.verifier_der).public_key()
+            if content.verifier_is_certificate
+            else serialization.load_der_public_key(content.verifier_der)
+        )
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise MalformedData("signing key cannot be parsed") from exc
     if isinstance(key, ec.EllipticCurvePublicKey):
@@ -158,7 +160,7 @@ def rekor_v2_leaf_hash(content: SignedContent) -> bytes:
     else:
         raise TlogInvalid(f"a Rekor v2 entry signed with {details} needs a {digest_name} digest")
     holder = "x509Certificate" if content.verifier_is_certificate else "publicKey"
-    entry = {
+    entry: dict[str, Any] = {
         "apiVersion": "0.0.2",
         "kind": "hashedrekord",
         "spec": {

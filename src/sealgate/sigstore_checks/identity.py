@@ -165,9 +165,7 @@ class IdentityPolicy:
             UsageError: If no subject or no issuer criterion is set, or a regexp is invalid.
         """
         if not (self.identity or self.identity_regexp):
-            raise UsageError(
-                "--certificate-identity or --certificate-identity-regexp is required"
-            )
+            raise UsageError("--certificate-identity or --certificate-identity-regexp is required")
         if not (self.issuer or self.issuer_regexp):
             raise UsageError(
                 "--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required"

@@ -59,8 +59,10 @@ def root_from_inclusion_proof(
         )
     node = leaf_hash
     for level, sibling in enumerate(proof[:inner]):
-        node = hash_children(node, sibling) if (index >> level) & 1 == 0 else hash_children(
-            sibling, node
+        node = (
+            hash_children(node, sibling)
+            if (index >> level) & 1 == 0
+            else hash_children(sibling, node)
         )
     for sibling in proof[inner:]:
         node = hash_children(sibling, node)

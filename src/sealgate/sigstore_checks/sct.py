@@ -22,7 +22,6 @@ from cryptography.x509.certificate_transparency import (
     LogEntryType,
     SignedCertificateTimestamp,
 )
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from sealgate.errors import MalformedData, UntrustedChain
 from sealgate.trust import LogKey
@@ -64,7 +63,9 @@ def _u24(data: bytes) -> bytes:
     return len(data).to_bytes(3, "big") + data
 
 
-def _signed_data(sct: SignedCertificateTimestamp, leaf: x509.Certificate, issuer_hash: bytes) -> bytes:
+def _signed_data(
+    sct: SignedCertificateTimestamp, leaf: x509.Certificate, issuer_hash: bytes
+) -> bytes:
     if sct.entry_type == LogEntryType.PRE_CERTIFICATE:
         entry = issuer_hash + _u24(leaf.tbs_precertificate_bytes)
     else:

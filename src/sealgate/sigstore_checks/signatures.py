@@ -43,10 +43,11 @@ def signing_key(source: Certificate | bytes) -> SigningKey:
         MalformedData: If the key cannot be parsed or its type cannot sign.
     """
     try:
-        if isinstance(source, Certificate):
-            key = source.public_key()
-        else:
-            key = serialization.load_der_public_key(source)
+        key = (
+            source.public_key()
+            if isinstance(source, Certificate)
+            else serialization.load_der_public_key(source)
+        )
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise MalformedData("signing key cannot be parsed") from exc
     if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey):

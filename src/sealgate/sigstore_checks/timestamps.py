@@ -54,7 +54,9 @@ def _gen_time(response: TimeStampResponse) -> datetime:
     return gen_time.astimezone(UTC)
 
 
-def _verify_with(authority: TimestampAuthority, response: TimeStampResponse, message: bytes) -> None:
+def _verify_with(
+    authority: TimestampAuthority, response: TimeStampResponse, message: bytes
+) -> None:
     builder = VerifierBuilder().add_root_certificate(authority.root)
     if authority.leaf is not None:
         builder = builder.tsa_certificate(authority.leaf)

@@ -1,10 +1,10 @@
 """Public keys of transparency logs (Rekor v1/v2, CT logs) and the one loader for them.
 
 A log key is identified by its log ID: SHA-256 of the DER SubjectPublicKeyInfo for Rekor v1 and
-CT logs (RFC 6962 §3.2), or whatever ``logId.keyId`` the trusted root says (Rekor v2 Ed25519 logs
-use the C2SP signed-note key ID). Supported key types follow sigstore-go ``root.ParseTransparencyLogs``:
-ECDSA P-256/P-384/P-521, Ed25519 and RSA PKCS#1 v1.5; each verifies with the hash its key details
-name (SHA-256 unless a larger curve says otherwise).
+CT logs (RFC 6962 §3.2), or whatever ``logId.keyId`` the trusted root says (Rekor v2 Ed25519
+logs use the C2SP signed-note key ID). Supported key types follow sigstore-go
+``root.ParseTransparencyLogs``: ECDSA P-256/P-384/P-521, Ed25519 and RSA PKCS#1 v1.5; each
+verifies with the hash its key details name (SHA-256 unless a larger curve says otherwise).
 """
 
 from __future__ import annotations

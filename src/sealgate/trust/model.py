@@ -91,7 +91,4 @@ class TrustedRoot:
 
     def with_authorities(self, authorities: Sequence[CertificateAuthority]) -> TrustedRoot:
         """A copy that also trusts ``authorities`` (e.g. ``--ca-roots``)."""
-        return replace(
-            self, certificate_authorities=(*self.certificate_authorities, *authorities)
-        )
-
+        return replace(self, certificate_authorities=(*self.certificate_authorities, *authorities))

@@ -1,4 +1,4 @@
-"""Closed validity windows (protobuf-specs ``TimeRange``) and RFC 3339 parsing for trust material."""
+"""Closed validity windows (protobuf-specs ``TimeRange``) and RFC 3339 timestamps."""
 
 from __future__ import annotations
 

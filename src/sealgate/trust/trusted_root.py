@@ -152,7 +152,9 @@ def parse_trusted_root(raw: bytes, *, source: str = "trusted root") -> TrustedRo
     doc = _obj(doc, source)
     if doc.get("mediaType") != TRUSTED_ROOT_MEDIA_TYPE:
         raise ConfigError(f"{source}: unsupported media type {str(doc.get('mediaType'))[:80]}")
-    tlogs = [_log(v, f"{source}: tlogs[{i}]") for i, v in enumerate(_list(doc.get("tlogs"), "tlogs"))]
+    tlogs = [
+        _log(v, f"{source}: tlogs[{i}]") for i, v in enumerate(_list(doc.get("tlogs"), "tlogs"))
+    ]
     ctlogs = [
         _log(v, f"{source}: ctlogs[{i}]") for i, v in enumerate(_list(doc.get("ctlogs"), "ctlogs"))
     ]
