@@ -1,4 +1,4 @@
-"""``initialize``: trusted-root refresh over TUF from a real repository on loopback, then offline."""
+"""``initialize``: trusted-root refresh over TUF from a real loopback repository, then offline."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_initialize_then_use_offline(repo: TufRepository, tmp_path: Path) -> Non
     cache = tmp_path / "cache"
     with serve_directory(repo.directory) as mirror:
         fetched = initialize(mirror, cache, root=repo.root_path())
-    assert [key.base_url for key in fetched.tlogs][0] == "https://rekor.sigstore.dev"
+    assert fetched.tlogs[0].base_url == "https://rekor.sigstore.dev"
     # The server is gone: the cached, verified copy still loads.
     offline = cached_trusted_root(mirror, cache)
     assert offline.tlogs == fetched.tlogs
@@ -94,5 +94,5 @@ def test_unreachable_mirror_and_missing_root(tmp_path: Path, repo: TufRepository
         pass  # the port is closed again
     with pytest.raises(RegistryUnreachable):
         initialize(mirror, tmp_path / "cache", root=repo.root_path(), timeout_seconds=2)
-    with pytest.raises(ConfigError, match="pass a root.json"):
+    with pytest.raises(ConfigError, match=r"pass a root\.json"):
         initialize("http://127.0.0.1:9", tmp_path / "empty")

@@ -40,6 +40,7 @@ from sealgate.sigstore_checks import (
     verify_rfc3161_timestamp,
     verify_tlog_entry,
 )
+from sealgate.sigstore_checks.signatures import SigningKey
 from sealgate.trust import TrustedRoot
 
 __all__ = ["Outcome", "verify_bundle"]
@@ -76,6 +77,61 @@ def _check_subject(bundle: SigstoreBundle, artifact: bytes) -> None:
         raise DigestMismatch("no in-toto subject is the artifact")
 
 
+def _verifier(bundle: SigstoreBundle, key_pem: bytes | None) -> tuple[bytes, bool, SigningKey]:
+    leaf = bundle.certificate
+    if (key_pem is None) == (leaf is None):
+        raise UntrustedChain("bundle is signed with a key but no key given, or the other way")
+    if leaf is not None:
+        return leaf.public_bytes(serialization.Encoding.DER), True, signing_key(leaf)
+    try:
+        public = serialization.load_pem_public_key(key_pem or b"")
+    except ValueError as exc:
+        raise KeyMaterialError("public key PEM cannot be parsed") from exc
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return der, False, signing_key(der)
+
+
+def _signing_times(
+    bundle: SigstoreBundle, trusted_root: TrustedRoot, content: SignedContent
+) -> list[datetime]:
+    if not bundle.tlog_entries:
+        raise TlogInvalid("bundle has no transparency log entry")
+    entries = [verify_tlog_entry(e, trusted_root, content) for e in bundle.tlog_entries]
+    times = [e.integrated_time for e in entries if e.integrated_time is not None]
+    for stamp in bundle.rfc3161_timestamps:
+        try:
+            verified = verify_rfc3161_timestamp(
+                stamp, bundle.signature, trusted_root.timestamp_authorities
+            )
+        except SealgateError:
+            continue  # sigstore-go: an unverifiable timestamp just does not count
+        times.append(verified.time)
+    return times
+
+
+def _check_certificate(
+    leaf: Certificate,
+    bundle: SigstoreBundle,
+    trusted_root: TrustedRoot,
+    times: Sequence[datetime],
+    ignore_sct: bool,
+) -> None:
+    if not times:
+        raise UntrustedChain("no verified signing time (no SET-covered entry, no timestamp)")
+    for instant in times:
+        chain = verify_certificate_chain(
+            leaf,
+            trusted_root.certificate_authorities,
+            at=instant,
+            untrusted_intermediates=bundle.chain,
+        )
+        check_valid_at(leaf, instant)
+    if not ignore_sct:
+        verify_embedded_scts(leaf, chain.chain, trusted_root.ctlogs)
+
+
 def verify_bundle(
     raw_bundle: bytes,
     artifact: bytes,
@@ -91,53 +147,14 @@ def verify_bundle(
         SealgateError: Whatever check fails first.
     """
     bundle = parse_sigstore_bundle(raw_bundle)
-    leaf: Certificate | None = bundle.certificate
-    if (key_pem is None) == (leaf is None):
-        raise UntrustedChain("bundle is signed with a key but no key given, or the other way")
-    if leaf is not None:
-        der, is_cert, key = leaf.public_bytes(serialization.Encoding.DER), True, signing_key(leaf)
-    else:
-        try:
-            public = serialization.load_pem_public_key(key_pem or b"")
-        except ValueError as exc:
-            raise KeyMaterialError("public key PEM cannot be parsed") from exc
-        der = public.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        is_cert, key = False, signing_key(der)
+    der, is_cert, key = _verifier(bundle, key_pem)
     content = _content(bundle, der, is_cert, artifact)
-
-    if not bundle.tlog_entries:
-        raise TlogInvalid("bundle has no transparency log entry")
-    entries = [verify_tlog_entry(e, trusted_root, content) for e in bundle.tlog_entries]
-    times = [e.integrated_time for e in entries if e.integrated_time is not None]
-    for stamp in bundle.rfc3161_timestamps:
-        try:
-            verified = verify_rfc3161_timestamp(
-                stamp, bundle.signature, trusted_root.timestamp_authorities
-            )
-        except SealgateError:
-            continue  # sigstore-go: an unverifiable timestamp just does not count
-        times.append(verified.time)
-    if not times and leaf is not None:
-        raise UntrustedChain("no verified signing time (no SET-covered entry, no timestamp)")
-
+    times = _signing_times(bundle, trusted_root, content)
     subjects: Sequence[str] = ()
-    if leaf is not None:
-        chain = None
-        for instant in times:
-            chain = verify_certificate_chain(
-                leaf,
-                trusted_root.certificate_authorities,
-                at=instant,
-                untrusted_intermediates=bundle.chain,
-            )
-            check_valid_at(leaf, instant)
-        if chain is not None and not ignore_sct:
-            verify_embedded_scts(leaf, chain.chain, trusted_root.ctlogs)
+    if bundle.certificate is not None:
+        _check_certificate(bundle.certificate, bundle, trusted_root, times, ignore_sct)
         if policy is not None:
-            subjects = match_identity(leaf, policy).subjects
-
+            subjects = match_identity(bundle.certificate, policy).subjects
     if bundle.message_signature is not None:
         ms = bundle.message_signature
         claimed = (ms.digest_algorithm, ms.digest) if ms.digest_algorithm and ms.digest else None

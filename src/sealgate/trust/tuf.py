@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from tuf.api import exceptions as tuf_errors
 from tuf.api.serialization import DeserializationError
-from tuf.ngclient import Updater
+from tuf.ngclient.updater import Updater
 from tuf.ngclient.urllib3_fetcher import Urllib3Fetcher
 
 from sealgate.errors import ConfigError, RegistryUnreachable, VerificationFailed
