@@ -104,6 +104,8 @@ def load_log_key(path: Path, *, base_url: str = "") -> LogKey:
 
 
 def _pem_certificates(pem: bytes, what: str) -> list[x509.Certificate]:
+    if not pem.strip():
+        return []  # cryptography refuses an empty list; no intermediates is a valid answer
     if pem.count(b"-----BEGIN") > _MAX_CERTS:
         raise ConfigError(f"{what}: more than {_MAX_CERTS} certificates")
     try:
