@@ -64,16 +64,16 @@ def _content(
     return SignedContent(bundle.signature, verifier_der, is_cert, envelope=bundle.dsse_envelope)
 
 
-def _check_subject(bundle: SigstoreBundle, artifact: bytes) -> None:
+def _check_subject(bundle: SigstoreBundle, subject_sha256: str | None) -> None:
     envelope = bundle.dsse_envelope
-    if envelope is None:
+    if envelope is None or subject_sha256 is None:
         return
     try:
         statement = json.loads(envelope.payload)
         digests = [s["digest"].get("sha256") for s in statement["subject"]]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise MalformedData("DSSE payload is not an in-toto statement") from exc
-    if hashlib.sha256(artifact).hexdigest() not in digests:
+    if subject_sha256 not in digests:
         raise DigestMismatch("no in-toto subject is the artifact")
 
 
@@ -140,8 +140,12 @@ def verify_bundle(
     policy: IdentityPolicy | None = None,
     key_pem: bytes | None = None,
     ignore_sct: bool = False,
+    subject_sha256: str | None = "",
 ) -> Outcome:
     """Verify a Sigstore bundle for ``artifact`` (keyless with ``policy``, or with ``key_pem``).
+
+    For a DSSE bundle the in-toto subject must be ``subject_sha256`` (default: the artifact's
+    SHA-256; None skips the subject check, as ``verify_dsse`` does).
 
     Raises:
         SealgateError: Whatever check fails first.
@@ -165,5 +169,7 @@ def verify_bundle(
     else:
         assert bundle.dsse_envelope is not None
         verify_dsse_signature(key, bundle.dsse_envelope)
-        _check_subject(bundle, artifact)
+        if subject_sha256 == "":
+            subject_sha256 = hashlib.sha256(artifact).hexdigest()
+        _check_subject(bundle, subject_sha256)
     return Outcome(times=tuple(times), identity_subjects=tuple(subjects))

@@ -1,8 +1,8 @@
 """containers/image keyless vectors (interop README §1) through sealgate's keyless functions.
 
 ``dir-img-cosign-fulcio-rekor-valid`` (SET only: no inclusion proof, which sigstore-python
-refuses), the loose ``fulcio-*``/``rekor-*`` signature, and the BYO-PKI ``dir-img-cosign-pki-valid``,
-each with tampered variants rejected with the error class that names what is wrong.
+refuses), the loose ``fulcio-*``/``rekor-*`` signature, and the BYO-PKI
+``dir-img-cosign-pki-valid``, each with tampered variants rejected with the error class that names what is wrong.
 """
 
 from __future__ import annotations

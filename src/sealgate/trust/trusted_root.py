@@ -22,9 +22,11 @@ from sealgate.trust.logkeys import LogKey
 from sealgate.trust.model import CertificateAuthority, TimestampAuthority, TrustedRoot
 from sealgate.trust.timerange import TimeRange
 
-__all__ = ["TRUSTED_ROOT_MEDIA_TYPE", "parse_trusted_root"]
+__all__ = ["CLIENT_TRUST_CONFIG_MEDIA_TYPE", "TRUSTED_ROOT_MEDIA_TYPE", "parse_trusted_root"]
 
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
+# A ClientTrustConfig wraps a trusted root and a signing config; only the root matters here.
+CLIENT_TRUST_CONFIG_MEDIA_TYPE = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json"
 _MAX_ENTRIES = 64  # per list; public-good roots have a handful
 
 
@@ -132,7 +134,7 @@ def _log(value: object, what: str) -> LogKey | None:
 
 
 def parse_trusted_root(raw: bytes, *, source: str = "trusted root") -> TrustedRoot:
-    """Parse a ``TrustedRoot`` JSON document.
+    """Parse a ``TrustedRoot`` JSON document (or the trusted root of a ``ClientTrustConfig``).
 
     Args:
         raw: The JSON bytes.
@@ -150,6 +152,8 @@ def parse_trusted_root(raw: bytes, *, source: str = "trusted root") -> TrustedRo
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ConfigError(f"{source}: not valid JSON") from exc
     doc = _obj(doc, source)
+    if doc.get("mediaType") == CLIENT_TRUST_CONFIG_MEDIA_TYPE:
+        doc = _obj(doc.get("trustedRoot"), f"{source}: trustedRoot")
     if doc.get("mediaType") != TRUSTED_ROOT_MEDIA_TYPE:
         raise ConfigError(f"{source}: unsupported media type {str(doc.get('mediaType'))[:80]}")
     tlogs = [
