@@ -2,7 +2,8 @@
 
 ``dir-img-cosign-fulcio-rekor-valid`` (SET only: no inclusion proof, which sigstore-python
 refuses), the loose ``fulcio-*``/``rekor-*`` signature, and the BYO-PKI
-``dir-img-cosign-pki-valid``, each with tampered variants rejected with the error class that names what is wrong.
+``dir-img-cosign-pki-valid``, each with tampered variants rejected with the error class that
+names what is wrong.
 """
 
 from __future__ import annotations
