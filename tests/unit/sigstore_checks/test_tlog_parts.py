@@ -7,8 +7,8 @@ import hashlib
 import json
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from sealgate.errors import MalformedData, TlogInvalid

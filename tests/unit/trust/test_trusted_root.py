@@ -1,4 +1,4 @@
-"""TrustedRoot parsing, closed validity windows, log keys of every type, CA sets, the bundled root."""
+"""TrustedRoot parsing, closed validity windows, log keys of every type, CA sets, bundled root."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from sealgate.errors import ConfigError, KeyMaterialError
