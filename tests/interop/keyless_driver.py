@@ -22,7 +22,6 @@ from sealgate.errors import (
     DigestMismatch,
     KeyMaterialError,
     MalformedData,
-    SealgateError,
     TlogInvalid,
     UntrustedChain,
 )
@@ -105,8 +104,9 @@ def _signing_times(
             verified = verify_rfc3161_timestamp(
                 stamp, bundle.signature, trusted_root.timestamp_authorities
             )
-        except SealgateError:
+        except UntrustedChain:
             continue  # sigstore-go: an unverifiable timestamp just does not count
+        # MalformedData propagates: an unparseable token fails the bundle (sigstore-python).
         times.append(verified.time)
     return times
 

@@ -262,3 +262,16 @@ def test_every_failure_is_a_sealgate_error(cosign_bundle, pgi_root) -> None:
     ).decode()
     with pytest.raises(MalformedData):
         verify_cosign(doc, pgi_root)
+
+
+def test_a_token_that_only_breaks_inside_is_malformed_not_a_crash() -> None:
+    # Regression: rfc3161-client parses the TSTInfo lazily; this token decodes, then its
+    # TSTInfo raised a bare ValueError that escaped verify_rfc3161_timestamp.
+    case = interop_dir() / "sigstore-conformance/test/assets/bundle-verify/rekor2-happy-path"
+    doc = json.loads((case / "bundle.sigstore.json").read_text())
+    stamps = doc["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
+    token = bytearray(base64.b64decode(stamps[0]["signedTimestamp"]))
+    token[55] ^= 0x80
+    root = load_trusted_root(case / "trusted_root.json")
+    with pytest.raises(MalformedData, match="cannot be parsed"):
+        verify_rfc3161_timestamp(bytes(token), b"sig", root.timestamp_authorities)

@@ -68,7 +68,7 @@ class VerifiedChain:
 def _extensions(cert: x509.Certificate) -> x509.Extensions:
     try:
         return cert.extensions
-    except ValueError as exc:  # duplicate or undecodable extension
+    except (ValueError, x509.UnsupportedGeneralNameType) as exc:  # duplicate or undecodable
         raise MalformedData(f"certificate extensions cannot be parsed: {exc}") from exc
 
 
@@ -163,7 +163,7 @@ def verify_certificate_chain(
         verifier = _verifier_policy(at, authority.root).build_client_verifier()
         try:
             verified = verifier.verify(leaf, pool)
-        except (VerificationError, ValueError) as exc:
+        except (VerificationError, ValueError, x509.UnsupportedGeneralNameType) as exc:
             errors.append(str(exc).split("\n")[0][:200])
             continue
         chain = tuple(verified.chain)

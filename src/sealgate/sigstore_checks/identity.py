@@ -94,7 +94,7 @@ def certificate_identity(cert: x509.Certificate) -> CertificateIdentity:
     """
     try:
         extensions = cert.extensions
-    except ValueError as exc:
+    except (ValueError, x509.UnsupportedGeneralNameType) as exc:
         raise MalformedData(f"certificate extensions cannot be parsed: {exc}") from exc
     subjects: list[str] = []
     issuers: dict[str, str] = {}

@@ -39,7 +39,7 @@ def _scts(leaf: x509.Certificate) -> list[SignedCertificateTimestamp]:
         )
     except x509.ExtensionNotFound:
         raise UntrustedChain("certificate has no embedded SCT") from None
-    except ValueError as exc:
+    except (ValueError, x509.UnsupportedGeneralNameType) as exc:
         raise MalformedData("certificate SCT list cannot be parsed") from exc
     return list(ext.value)
 
@@ -52,7 +52,7 @@ def _issuer(chain: Sequence[x509.Certificate]) -> x509.Certificate:
         usages = issuer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         if _CT_PRECERT_SIGNING in usages and len(chain) > 2:
             issuer = chain[2]
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, ValueError, x509.UnsupportedGeneralNameType):
         pass
     return issuer
 

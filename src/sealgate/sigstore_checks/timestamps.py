@@ -38,20 +38,19 @@ class VerifiedTimestamp:
     authority: TimestampAuthority
 
 
-def _decode(der: bytes) -> TimeStampResponse:
+def _decode(der: bytes) -> tuple[TimeStampResponse, datetime]:
     if len(der) > MAX_TIMESTAMP_BYTES:
         raise MalformedData("RFC 3161 timestamp is larger than 64 KiB")
     try:
-        return decode_timestamp_response(der)
+        response = decode_timestamp_response(der)
+        # The token inside is parsed lazily: touch it here so a bad one is malformed data.
+        gen_time = response.tst_info.gen_time
+        response.tst_info.message_imprint.message  # noqa: B018
     except (ValueError, TypeError) as exc:
         raise MalformedData("RFC 3161 timestamp cannot be parsed") from exc
-
-
-def _gen_time(response: TimeStampResponse) -> datetime:
-    gen_time = response.tst_info.gen_time
     if gen_time.tzinfo is None:
         gen_time = gen_time.replace(tzinfo=UTC)
-    return gen_time.astimezone(UTC)
+    return response, gen_time.astimezone(UTC)
 
 
 def _verify_with(
@@ -83,8 +82,7 @@ def verify_rfc3161_timestamp(
         UntrustedChain: If no trusted TSA signed it, it covers other bytes, or its time is
             outside every accepting TSA's validity window.
     """
-    response = _decode(timestamp_der)
-    gen_time = _gen_time(response)
+    response, gen_time = _decode(timestamp_der)
     if not authorities:
         raise UntrustedChain("signed timestamp present but the trusted root has no TSA")
     reasons: list[str] = []

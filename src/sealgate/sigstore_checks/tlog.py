@@ -115,6 +115,8 @@ def _verify_proof(entry: TlogEntry, body: LoggedEntry, log: LogKey, content: Sig
     if proof.root_hash and proof.root_hash != checkpoint.root_hash:
         raise TlogInvalid("inclusion proof root hash differs from its checkpoint's")
     if body.is_rekor_v2:
+        if proof.log_index and proof.log_index != entry.log_index:
+            raise TlogInvalid("inclusion proof is for another log index than the entry")
         leaf, index = rekor_v2_leaf_hash(content), entry.log_index
     else:
         # Rekor v1 shards: the proof's index is the index inside the current tree.
