@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import random
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -163,3 +164,18 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     big.write_bytes(b" " * (4 * 1024 * 1024 + 1))
     with pytest.raises(ConfigError, match="larger"):
         load_trusted_root(big)
+
+
+def test_mutated_roots_parse_or_fail_as_config_errors(doc) -> None:
+    from tests.interop.test_keyless_mutations import _mutate
+
+    rng = random.Random("trusted-root")  # noqa: S311 - reproducible test mutations
+    outcomes = set()
+    for _ in range(600):
+        mutated, _path = _mutate(doc, rng)
+        try:
+            _parse(mutated)
+            outcomes.add("parsed")
+        except ConfigError:
+            outcomes.add("refused")
+    assert outcomes == {"parsed", "refused"}
