@@ -242,3 +242,29 @@ def test_legacy_rekor_key_loader_rejects_garbage(tmp_path: Path) -> None:
         load_log_key(path)
     key = LogKey.from_pem((FIXTURES / "rekor.pub").read_bytes())
     assert key.log_id_hex == "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"
+
+
+def test_set_only_entries_can_be_refused(files_root: TrustedRoot, fulcio_sig) -> None:
+    """cosign accepts the legacy SET-only bundle; a caller may demand a proof (sigstore-python)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from sealgate.formats.rekor import RekorBundle
+    from sealgate.formats.rekor_body import parse_rekor_body
+    from sealgate.formats.tlog_entry import tlog_entry_from_cosign_bundle
+    from sealgate.sigstore_checks import SignedContent, verify_tlog_entry
+
+    bundle = RekorBundle.parse(fulcio_sig.bundle_json or "")
+    body = parse_rekor_body(base64.b64decode(bundle.body))
+    entry = tlog_entry_from_cosign_bundle(bundle, kind=body.kind, version=body.version)
+    leaf = x509.load_pem_x509_certificate(fulcio_sig.certificate_pem)
+    content = SignedContent(
+        base64.b64decode(fulcio_sig.signature_b64),
+        leaf.public_bytes(serialization.Encoding.DER),
+        True,
+        digest=("sha256", hashlib.sha256(fulcio_sig.payload).digest()),
+    )
+    verified = verify_tlog_entry(entry, files_root, content)
+    assert verified.integrated_time is not None and not verified.proven
+    with pytest.raises(TlogInvalid, match="no inclusion proof"):
+        verify_tlog_entry(entry, files_root, content, require_inclusion_proof=True)
