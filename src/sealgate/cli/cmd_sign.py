@@ -19,6 +19,7 @@ from sealgate.cli.common import (
     truthy,
 )
 from sealgate.errors import ExitCode, UsageError
+from sealgate.files import parse_go_bool
 from sealgate.keys import Signer, load_signer, password_from_env_or_prompt
 from sealgate.workflows.sign import SignOptions, sign_image
 from sealgate.workflows.targets import read_digest_file
@@ -29,13 +30,11 @@ _SOFT_SKIP_VAR = "COSIGN_PRIVATE_KEY"
 
 
 def bool_flag(value: str) -> bool:
-    """``--flag=false`` style booleans, as cosign's (Go) flags accept them."""
-    lowered = value.strip().lower()
-    if lowered in {"1", "t", "true", "y", "yes"}:
-        return True
-    if lowered in {"0", "f", "false", "n", "no"}:
-        return False
-    raise argparse.ArgumentTypeError(f"{value!r} is not a boolean")
+    """``--flag=false`` style booleans: cosign's flags (pflag) parse them with ParseBool."""
+    parsed = parse_go_bool(value)
+    if parsed is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a boolean (true or false)")
+    return parsed
 
 
 def add_key_flags(parser: argparse.ArgumentParser) -> None:

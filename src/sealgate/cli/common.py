@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sealgate.config import ClientConfig, MiB
 from sealgate.errors import InputError, UsageError
-from sealgate.files import read_capped
+from sealgate.files import parse_go_bool, read_capped
 from sealgate.formats.scan_reports import SEVERITIES, enforce_severity, parse_scan_report
 from sealgate.oci import Reference, RegistryClient
 
@@ -36,8 +36,11 @@ __all__ = [
 
 
 def truthy(value: str | None) -> bool:
-    """Go's strconv.ParseBool truthiness, which cosign uses for its boolean env vars."""
-    return (value or "").strip().lower() in {"1", "t", "true", "y", "yes", "on"}
+    """A cosign boolean environment variable: true only for Go's true spellings.
+
+    Anything else, unset or not a Go boolean, is false, as cosign ignores it.
+    """
+    return parse_go_bool(value or "") is True
 
 
 def add_registry_flags(parser: argparse.ArgumentParser) -> None:

@@ -31,9 +31,8 @@ try:  # cyclonedx-python-lib >= 11.x moved the factory; the old path still works
 except ImportError:  # pragma: no cover - older library
     from cyclonedx.factory.license import LicenseFactory
 
-__all__ = ["CYCLONEDX_MEDIA_TYPE", "purl_for", "render_cyclonedx"]
+__all__ = ["purl_for", "render_cyclonedx"]
 
-CYCLONEDX_MEDIA_TYPE = "application/vnd.cyclonedx+json"
 _OUTPUTTERS: dict[str, Any] = {"1.6": JsonV1Dot6, "1.5": JsonV1Dot5}
 _KINDS = {"library": ComponentType.LIBRARY, "application": ComponentType.APPLICATION}
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sealgate.errors import UsageError
+from sealgate.oci.mediatypes import CYCLONEDX_JSON, SPDX_JSON
 from sealgate.sbom.catalog import OS_RELEASE_PATHS
 from sealgate.sbom.catalog_os import apply_distro
-from sealgate.sbom.cdx import CYCLONEDX_MEDIA_TYPE, render_cyclonedx
+from sealgate.sbom.cdx import render_cyclonedx
 from sealgate.sbom.model import DEFAULT_LIMITS, LayerSource, OsInfo, Package, SbomLimits, SbomResult
-from sealgate.sbom.spdx import SPDX_MEDIA_TYPE, render_spdx
+from sealgate.sbom.spdx import render_spdx
 from sealgate.sbom.view import MergedView
 from sealgate.sbom.walker import Notes, walk_layer
 
@@ -114,7 +115,7 @@ def generate_sbom(
             os_info=os_info,
             platform=platform,
         )
-        return SbomResult(document, count, notes.result(), SPDX_MEDIA_TYPE)
+        return SbomResult(document, count, notes.result(), SPDX_JSON)
     document, count = render_cyclonedx(
         packages,
         image_name=image_name,
@@ -123,4 +124,4 @@ def generate_sbom(
         spec_version=spec_version,
         platform=platform,
     )
-    return SbomResult(document, count, notes.result(), CYCLONEDX_MEDIA_TYPE)
+    return SbomResult(document, count, notes.result(), CYCLONEDX_JSON)

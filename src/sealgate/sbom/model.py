@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Literal
 
 from sealgate.config import MiB
+from sealgate.oci.mediatypes import CYCLONEDX_JSON
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -98,7 +99,7 @@ class SbomResult:
     document: bytes
     components: int
     warnings: list[str]
-    media_type: str = "application/vnd.cyclonedx+json"
+    media_type: str = CYCLONEDX_JSON
 
 
 @dataclass(slots=True)

@@ -20,12 +20,12 @@ from license_expression import (
 )
 
 from sealgate import __version__
+from sealgate.oci.mediatypes import is_valid_digest
 from sealgate.sbom.cdx import purl_for
 from sealgate.sbom.model import OsInfo, Package
 
-__all__ = ["SPDX_MEDIA_TYPE", "render_spdx"]
+__all__ = ["render_spdx"]
 
-SPDX_MEDIA_TYPE = "application/spdx+json"
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 _PURPOSE = {"library": "LIBRARY", "application": "APPLICATION"}
 
@@ -85,7 +85,6 @@ def render_spdx(
     """
     licenses = _Licenses()
     image_id = "SPDXRef-Image"
-    algorithm, _, hexdigest = image_digest.partition(":")
     image: dict[str, Any] = {
         "SPDXID": image_id,
         "name": image_name,
@@ -94,7 +93,8 @@ def render_spdx(
         "filesAnalyzed": False,
         "primaryPackagePurpose": "CONTAINER",
     }
-    if algorithm == "sha256" and re.fullmatch(r"[0-9a-f]{64}", hexdigest):
+    if is_valid_digest(image_digest):
+        hexdigest = image_digest.removeprefix("sha256:")
         image["checksums"] = [{"algorithm": "SHA256", "checksumValue": hexdigest}]
     if platform:
         image["comment"] = f"platform: {platform}"
