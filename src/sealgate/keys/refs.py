@@ -43,9 +43,7 @@ def _read_env(name: str) -> bytes:
 
 def _read_file(path: str) -> bytes:
     # Links are followed: Kubernetes mounts secrets as symbolic links into ``..data/``.
-    return read_capped(
-        Path(path), MAX_KEY_BYTES, error=KeyMaterialError, name=f"key file {path}"
-    )
+    return read_capped(Path(path), MAX_KEY_BYTES, error=KeyMaterialError, name=f"key file {path}")
 
 
 def read_key_ref(ref: str) -> bytes:
