@@ -21,8 +21,8 @@ from sealgate.cli.common import (
 from sealgate.errors import ExitCode, UsageError
 from sealgate.files import parse_go_bool
 from sealgate.keys import Signer, load_signer, password_from_env_or_prompt
-from sealgate.workflows.sign import SignOptions, sign_image
-from sealgate.workflows.targets import read_digest_file
+from sealgate.workflows.sign import SignOptions, bind_scan_report, sign_image
+from sealgate.workflows.targets import read_digest_file, resolve_image
 
 __all__ = ["add_key_flags", "bool_flag", "register", "signer_from_args"]
 
@@ -113,7 +113,7 @@ def _sign(args: argparse.Namespace) -> int:
     if digest and len(refs) != 1:
         raise UsageError("--digest-file applies to exactly one IMAGE")
     # Seed 004: an image whose scan report has blocking vulnerabilities is never signed.
-    check_scan_report(args)
+    report = check_scan_report(args)
     signer = signer_from_args(args, command="sign")
     if signer is None:
         return ExitCode.OK
@@ -127,8 +127,12 @@ def _sign(args: argparse.Namespace) -> int:
     )
     outcomes = []
     with open_client(args) as client:
-        for ref in refs:
-            for outcome in sign_image(client, signer, ref, options, digest=digest):
+        images = [resolve_image(client, ref, digest=digest).ref for ref in refs]
+        if report is not None:  # every image is checked before anything is signed
+            for image in images:
+                bind_scan_report(client, image, report, allow_unbound=args.scan_report_unbound)
+        for image in images:
+            for outcome in sign_image(client, signer, image, options):
                 verb = "Pushing signature to" if outcome.added else "Signature already present on"
                 if not options.upload:
                     verb = "Signed (not uploaded)"

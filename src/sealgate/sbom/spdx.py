@@ -3,7 +3,9 @@
 The image is the described package (``primaryPackagePurpose: CONTAINER``) and ``CONTAINS``
 every other package. Licenses that are valid SPDX expressions are used as they are; anything
 else becomes a ``LicenseRef-`` with its text in ``hasExtractedLicensingInfos``. Provenance
-(layer digest and metadata file) goes to each package's ``sourceInfo``.
+(layer digest and metadata file) goes to each package's ``sourceInfo``. SPDX 2.3 has no
+completeness field: an incomplete inventory is stated in the document ``comment`` and in
+one document annotation (type ``OTHER``) per reason.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def render_spdx(
     image_digest: str,
     os_info: OsInfo | None,
     platform: str | None,
+    gaps: list[str] | None = None,
 ) -> tuple[bytes, int]:
     """Serialise packages as an SPDX 2.3 JSON document.
 
@@ -79,6 +82,8 @@ def render_spdx(
         image_digest: Its manifest digest (``sha256:<hex>``), also the image checksum.
         os_info: The distribution, emitted as an ``OPERATING-SYSTEM`` package.
         platform: Recorded in the image package's comment.
+        gaps: Why the inventory is incomplete; stated in the document comment and
+            annotations.
 
     Returns:
         The JSON bytes and the number of packages written (not counting the image).
@@ -158,6 +163,21 @@ def render_spdx(
             ),
         ],
     }
+    if gaps:
+        tool = f"Tool: sealgate-{__version__}"
+        document["comment"] = (
+            f"INCOMPLETE: {len(gaps)} part(s) of the image could not be cataloged; packages "
+            "present in the image may be missing from this document (see annotations)."
+        )
+        document["annotations"] = [
+            {
+                "annotationDate": created,
+                "annotationType": "OTHER",
+                "annotator": tool,
+                "comment": f"incomplete: {gap}",
+            }
+            for gap in gaps
+        ]
     if licenses.extracted:
         document["hasExtractedLicensingInfos"] = [
             {"licenseId": ref, "extractedText": text, "name": text}
