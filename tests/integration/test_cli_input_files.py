@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,27 @@ def _one_line(result: Result) -> str:
     return lines[0]
 
 
+def _with_fifo_writer(fifo: Path, data: bytes, command: Callable[[], Result]) -> Result:
+    """Run ``command`` while a writer holding ``data`` keeps ``fifo`` open, then close it.
+
+    A reader that opened the FIFO without checking its type blocks until the writer goes;
+    closing it then lets such a reader finish with the data, so a regression fails the test
+    on its result instead of hanging it. How long the wait lasts changes no outcome.
+    """
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    results: list[Result] = []
+    try:
+        os.write(writer, data)
+        worker = threading.Thread(target=lambda: results.append(command()), daemon=True)
+        worker.start()
+        worker.join(timeout=10)
+    finally:
+        os.close(writer)
+    worker.join()
+    return results[0]
+
+
 def _nothing_attested(client: RegistryClient, image: Reference) -> bool:
     digest = client.resolve(image).digest
     tag = attachment_ref(image.with_digest(digest), "att")
@@ -60,17 +83,13 @@ def test_predicate_fifo_is_refused_without_waiting_for_a_writer(
     registry: RunningRegistry, client: RegistryClient, image: Reference, keys, tmp_path: Path
 ) -> None:
     fifo = tmp_path / "predicate.json"
-    os.mkfifo(fifo)
-    # Keep a writer with data on the FIFO: a reader that does not check the file type would
-    # read it (and this test would fail) rather than block forever.
-    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
-    try:
-        os.write(writer, b'{"a": 1}')
-        result = _attest(
+    result = _with_fifo_writer(
+        fifo,
+        b'{"a": 1}',
+        lambda: _attest(
             registry, keys["first"], str(image), "--predicate", str(fifo), home=tmp_path
-        )
-    finally:
-        os.close(writer)
+        ),
+    )
     assert result.code == 65
     assert _one_line(result) == f"error: {fifo}: is a FIFO, not a regular file"
     assert _nothing_attested(client, image)
@@ -120,11 +139,10 @@ def test_scan_report_and_digest_file_are_regular_files_too(
     )
     assert linked.code == 65 and "is a symbolic link" in _one_line(linked)
     fifo = tmp_path / "digest.txt"
-    os.mkfifo(fifo)
-    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
-    try:
-        os.write(writer, f"sha256:{'0' * 64}\n".encode())
-        from_fifo = _attest(
+    from_fifo = _with_fifo_writer(
+        fifo,
+        f"sha256:{'0' * 64}\n".encode(),
+        lambda: _attest(
             registry,
             keys["first"],
             str(image),
@@ -133,9 +151,8 @@ def test_scan_report_and_digest_file_are_regular_files_too(
             "--digest-file",
             str(fifo),
             home=tmp_path,
-        )
-    finally:
-        os.close(writer)
+        ),
+    )
     assert from_fifo.code == 65 and "is a FIFO" in _one_line(from_fifo)
     assert _nothing_attested(client, image)
 
