@@ -168,6 +168,7 @@ def test_a_report_naming_no_image_needs_an_explicit_flag(
         home=tmp_path,
     )  # fmt: skip
     assert allowed.code == 0, allowed.err
+    assert "names no image digest; used as --scan-report-unbound says" in allowed.err
     assert _signed(registry, keys, str(ref), tmp_path)
     usage = _sign(registry, keys, str(ref), "--scan-report-unbound", home=tmp_path)
     assert usage.code == 64

@@ -224,4 +224,10 @@ def check_scan_report(args: argparse.Namespace) -> ScanReport | None:
     report = parse_scan_report(read_input(args.scan_report))
     if args.fail_on:
         enforce_severity(report.findings, args.fail_on)
+    if args.scan_report_unbound and not report.names_an_image:
+        print(
+            f"WARNING: {args.scan_report} names no image digest; used as --scan-report-unbound "
+            "says, with nothing tying it to the image",
+            file=sys.stderr,
+        )
     return report
