@@ -237,6 +237,7 @@ def test_attest_rejects_bad_predicate_and_blocking_scan(
         == 1
     )
     grype = tmp_path / "grype.json"
+    digest = client.resolve(Reference.parse(image)).digest
     grype.write_text(
         json.dumps(
             {
@@ -245,7 +246,8 @@ def test_attest_rejects_bad_predicate_and_blocking_scan(
                         "vulnerability": {"id": "GHSA-xxxx", "severity": "Medium"},
                         "artifact": {"name": "left-pad", "version": "1.0.0"},
                     }
-                ]
+                ],
+                "source": {"type": "image", "target": {"manifestDigest": digest}},
             }
         )
     )

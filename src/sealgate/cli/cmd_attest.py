@@ -20,9 +20,11 @@ from sealgate.cli.common import (
     truthy,
 )
 from sealgate.errors import ExitCode, UsageError
+from sealgate.oci import Reference, RegistryClient
 from sealgate.workflows.attest import AttestOptions, attest_image
-from sealgate.workflows.sbom import image_sboms
-from sealgate.workflows.targets import read_digest_file
+from sealgate.workflows.sbom import IncompleteSbom, image_sboms
+from sealgate.workflows.sign import bind_scan_report
+from sealgate.workflows.targets import read_digest_file, resolve_image
 
 __all__ = ["register"]
 
@@ -41,10 +43,48 @@ def register(sub: Any) -> None:
     source.add_argument("--predicate", type=Path, help="predicate file, or - for stdin")
     source.add_argument("--sbom", action="store_true", help="generate the SBOM and attest it")
     parser.add_argument("--replace", action="store_true", help="replace same-type attestations")
+    parser.add_argument(
+        "--allow-incomplete-sbom",
+        action="store_true",
+        help="with --sbom: attest an SBOM even when a cataloger failed or a package database "
+        "could not be read (the SBOM then says it is incomplete); default: refuse",
+    )
     add_scan_flags(parser)
     add_registry_flags(parser)
     parser.add_argument("image", metavar="IMAGE")
     parser.set_defaults(handler=_attest)
+
+
+def _sbom_targets(
+    client: RegistryClient, image: Reference, *, allow_incomplete: bool
+) -> list[tuple[Reference, bytes]]:
+    """Each platform with its own SBOM; an index (what versions files usually pin, and so
+    what the gate checks) gets its first platform's SBOM too.
+
+    Raises:
+        IncompleteSbom: an SBOM misses packages and ``allow_incomplete`` is false.
+    """
+    top, sboms = image_sboms(client, image)
+    for warning in (w for s in sboms for w in s.result.warnings):
+        print(f"WARNING: sbom: {warning}", file=sys.stderr)
+    incomplete = [s for s in sboms if not s.result.complete]
+    if incomplete and not allow_incomplete:
+        first = incomplete[0]
+        where = f" ({first.platform})" if first.platform else ""
+        raise IncompleteSbom(
+            f"the SBOM of {first.image}{where} is incomplete: {first.result.gaps[0]}; "
+            "not attesting it (--allow-incomplete-sbom attests it marked incomplete)"
+        )
+    for sbom in incomplete:
+        print(
+            f"WARNING: sbom: attesting an incomplete SBOM of {sbom.image} "
+            f"({len(sbom.result.gaps)} gap(s), recorded in the document)",
+            file=sys.stderr,
+        )
+    targets = [(s.image, s.result.document) for s in sboms]
+    if all(s.image.digest != top.digest for s in sboms):
+        targets.insert(0, (top, sboms[0].result.document))
+    return targets
 
 
 def _attest(args: argparse.Namespace) -> int:
@@ -53,8 +93,10 @@ def _attest(args: argparse.Namespace) -> int:
     predicate_type = args.type or ("cyclonedx" if args.sbom else "custom")
     if args.sbom and predicate_type != "cyclonedx":
         raise UsageError("--sbom attests a CycloneDX SBOM: use --type cyclonedx or leave it out")
+    if args.allow_incomplete_sbom and not args.sbom:
+        raise UsageError("--allow-incomplete-sbom applies to --sbom")
     predicate = None if args.sbom else read_input(args.predicate)
-    check_scan_report(args)
+    report = check_scan_report(args)
     signer = signer_from_args(args, command="attest")
     if signer is None:
         return ExitCode.OK
@@ -66,18 +108,14 @@ def _attest(args: argparse.Namespace) -> int:
         upload=args.upload,
     )
     with open_client(args) as client:
+        image = resolve_image(client, ref, digest=digest).ref
+        if report is not None:
+            bind_scan_report(client, image, report, allow_unbound=args.scan_report_unbound)
         if predicate is None:
-            top, sboms = image_sboms(client, ref.with_digest(digest) if digest else ref)
-            # Each platform is attested with its own SBOM. An index (what versions files usually
-            # pin, and so what the gate checks) gets its first platform's SBOM too.
-            targets = [(s.image, s.result.document) for s in sboms]
-            if all(s.image.digest != top.digest for s in sboms):
-                targets.insert(0, (top, sboms[0].result.document))
-            for warning in (w for s in sboms for w in s.result.warnings):
-                print(f"WARNING: sbom: {warning}", file=sys.stderr)
+            targets = _sbom_targets(client, image, allow_incomplete=args.allow_incomplete_sbom)
         else:
-            targets = [(ref, predicate)]
+            targets = [(image, predicate)]
         for target, body in targets:
-            outcome = attest_image(client, signer, target, body, options, digest=target.digest)
+            outcome = attest_image(client, signer, target, body, options)
             print(f"Attestation pushed to: {outcome.attestation_tag}", file=sys.stderr)
     return ExitCode.OK

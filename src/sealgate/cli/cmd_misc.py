@@ -96,16 +96,27 @@ def _tree(args: argparse.Namespace) -> int:
     with open_client(args) as client:
         attached = list_attached(client, ref, repository=repository_override())
     print(f"📦 Supply Chain Security Related artifacts for an image: {attached.image}")
-    if not attached.tags and not attached.referrers:
+    if not attached.tags and not attached.referrers and not attached.malformed:
         print(f"No Supply Chain Security Related Artifacts found for image {ref}")
     for suffix, (tag, digests) in attached.tags.items():
         print(f"└── {_TREE_LABELS[suffix]}: {tag.name}:{tag.tag}")
         for index, digest in enumerate(digests):
             branch = "└──" if index == len(digests) - 1 else "├──"
             print(f"   {branch} 🍒 {digest}")
+    for suffix, (tag, reason) in attached.malformed.items():
+        print(f"└── {_TREE_LABELS[suffix]}: {tag.name}:{tag.tag}")
+        print(f"   └── ⚠️ malformed: {reason}")
     for referrer in attached.referrers:
         kind = referrer.artifact_type or referrer.media_type
         print(f"└── 🔗 {kind} artifacts via OCI referrer: {attached.image.name}@{referrer.digest}")
+    if attached.malformed:
+        # Everything readable was shown; the exit code still says not all of it was.
+        print(
+            f"error: {len(attached.malformed)} attachment manifest(s) of {attached.image} "
+            "are malformed",
+            file=sys.stderr,
+        )
+        return ExitCode.COULD_NOT_CHECK
     return ExitCode.OK
 
 
@@ -146,6 +157,12 @@ def _sbom(args: argparse.Namespace) -> int:
         )
     for warning in (w for s in sboms for w in s.result.warnings):
         print(f"WARNING: {warning}", file=sys.stderr)
+    for sbom in (s for s in sboms if not s.result.complete):
+        print(
+            f"WARNING: the SBOM of {sbom.image} is incomplete ({len(sbom.result.gaps)} gap(s)); "
+            "the document says so",
+            file=sys.stderr,
+        )
     document = combined_document(sboms)
     if args.output_file:
         args.output_file.write_bytes(document)

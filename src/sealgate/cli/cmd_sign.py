@@ -19,9 +19,10 @@ from sealgate.cli.common import (
     truthy,
 )
 from sealgate.errors import ExitCode, UsageError
+from sealgate.files import parse_go_bool
 from sealgate.keys import Signer, load_signer, password_from_env_or_prompt
-from sealgate.workflows.sign import SignOptions, sign_image
-from sealgate.workflows.targets import read_digest_file
+from sealgate.workflows.sign import SignOptions, bind_scan_report, sign_image
+from sealgate.workflows.targets import read_digest_file, resolve_image
 
 __all__ = ["add_key_flags", "bool_flag", "register", "signer_from_args"]
 
@@ -29,13 +30,11 @@ _SOFT_SKIP_VAR = "COSIGN_PRIVATE_KEY"
 
 
 def bool_flag(value: str) -> bool:
-    """``--flag=false`` style booleans, as cosign's (Go) flags accept them."""
-    lowered = value.strip().lower()
-    if lowered in {"1", "t", "true", "y", "yes"}:
-        return True
-    if lowered in {"0", "f", "false", "n", "no"}:
-        return False
-    raise argparse.ArgumentTypeError(f"{value!r} is not a boolean")
+    """``--flag=false`` style booleans: cosign's flags (pflag) parse them with ParseBool."""
+    parsed = parse_go_bool(value)
+    if parsed is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a boolean (true or false)")
+    return parsed
 
 
 def add_key_flags(parser: argparse.ArgumentParser) -> None:
@@ -114,7 +113,7 @@ def _sign(args: argparse.Namespace) -> int:
     if digest and len(refs) != 1:
         raise UsageError("--digest-file applies to exactly one IMAGE")
     # Seed 004: an image whose scan report has blocking vulnerabilities is never signed.
-    check_scan_report(args)
+    report = check_scan_report(args)
     signer = signer_from_args(args, command="sign")
     if signer is None:
         return ExitCode.OK
@@ -128,8 +127,12 @@ def _sign(args: argparse.Namespace) -> int:
     )
     outcomes = []
     with open_client(args) as client:
-        for ref in refs:
-            for outcome in sign_image(client, signer, ref, options, digest=digest):
+        images = [resolve_image(client, ref, digest=digest).ref for ref in refs]
+        if report is not None:  # every image is checked before anything is signed
+            for image in images:
+                bind_scan_report(client, image, report, allow_unbound=args.scan_report_unbound)
+        for image in images:
+            for outcome in sign_image(client, signer, image, options):
                 verb = "Pushing signature to" if outcome.added else "Signature already present on"
                 if not options.upload:
                     verb = "Signed (not uploaded)"

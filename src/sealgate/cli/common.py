@@ -14,8 +14,13 @@ from pathlib import Path
 
 from sealgate.config import ClientConfig, MiB
 from sealgate.errors import InputError, UsageError
-from sealgate.files import read_capped
-from sealgate.formats.scan_reports import SEVERITIES, enforce_severity, parse_scan_report
+from sealgate.files import parse_go_bool, read_capped
+from sealgate.formats.scan_reports import (
+    SEVERITIES,
+    ScanReport,
+    enforce_severity,
+    parse_scan_report,
+)
 from sealgate.oci import Reference, RegistryClient
 
 #: Cap on a predicate, scan report or other user file read whole.
@@ -36,8 +41,11 @@ __all__ = [
 
 
 def truthy(value: str | None) -> bool:
-    """Go's strconv.ParseBool truthiness, which cosign uses for its boolean env vars."""
-    return (value or "").strip().lower() in {"1", "t", "true", "y", "yes", "on"}
+    """A cosign boolean environment variable: true only for Go's true spellings.
+
+    Anything else, unset or not a Go boolean, is false, as cosign ignores it.
+    """
+    return parse_go_bool(value or "") is True
 
 
 def add_registry_flags(parser: argparse.ArgumentParser) -> None:
@@ -156,30 +164,70 @@ def stdout_is_tty() -> bool:
 
 
 def add_scan_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scan-report", type=Path, help="Trivy or Grype JSON report of this image")
-    parser.add_argument(
+    group = parser.add_argument_group("vulnerability scan")
+    group.add_argument(
+        "--scan-report",
+        type=Path,
+        help="Trivy or Grype JSON report of this image; it must name the image's digest "
+        "(Trivy Metadata.RepoDigests/ImageID, Grype source.target), or it is refused",
+    )
+    group.add_argument(
         "--fail-on",
         type=str.upper,
         choices=SEVERITIES,
         metavar="SEVERITY",
         help=f"refuse when the report lists this severity or worse ({', '.join(SEVERITIES)})",
     )
+    group.add_argument(
+        "--scan-report-unbound",
+        action="store_true",
+        help="accept a --scan-report that names no image digest (a filesystem or tarball "
+        "scan); nothing then proves it describes IMAGE. A report naming another image is "
+        "refused all the same",
+    )
 
 
 def read_input(path: Path) -> bytes:
     """A user-supplied file (or ``-`` for stdin), capped so a mistake cannot eat memory.
 
+    Only a regular file is read, and not through a symbolic link: what is read here is
+    signed and published, so a link in a checked-out repository must not pull in a file
+    from elsewhere (a credential, say).
+
     Raises:
-        InputError: unreadable or larger than 256 MiB.
+        InputError: unreadable, not a regular file, a symbolic link, or larger than 256 MiB.
     """
     if str(path) == "-":
         return read_capped(sys.stdin.buffer, _MAX_INPUT, error=InputError, name="standard input")
-    return read_capped(path, _MAX_INPUT, error=InputError)
+    return read_capped(path, _MAX_INPUT, error=InputError, follow_symlinks=False)
 
 
-def check_scan_report(args: argparse.Namespace) -> None:
-    """Seed 004: never sign an image whose scan report has blocking vulnerabilities."""
-    if args.fail_on and not args.scan_report:
-        raise UsageError("--fail-on needs --scan-report")
-    if args.scan_report and args.fail_on:
-        enforce_severity(parse_scan_report(read_input(args.scan_report)), args.fail_on)
+def check_scan_report(args: argparse.Namespace) -> ScanReport | None:
+    """Read ``--scan-report`` and apply ``--fail-on`` (seed 004: never sign a vulnerable image).
+
+    Which image the report is about is checked once the image's digest is known
+    (:func:`sealgate.workflows.sign.bind_scan_report`).
+
+    Returns:
+        The parsed report, or None without ``--scan-report``.
+
+    Raises:
+        UsageError: ``--fail-on`` or ``--scan-report-unbound`` without ``--scan-report``.
+        InputError: the report is unreadable or not a Trivy/Grype JSON report.
+        VulnerabilityPolicyViolation: the report lists a finding at or above ``--fail-on``.
+    """
+    if not args.scan_report:
+        if args.fail_on or args.scan_report_unbound:
+            flag = "--fail-on" if args.fail_on else "--scan-report-unbound"
+            raise UsageError(f"{flag} needs --scan-report")
+        return None
+    report = parse_scan_report(read_input(args.scan_report))
+    if args.fail_on:
+        enforce_severity(report.findings, args.fail_on)
+    if args.scan_report_unbound and not report.names_an_image:
+        print(
+            f"WARNING: {args.scan_report} names no image digest; used as --scan-report-unbound "
+            "says, with nothing tying it to the image",
+            file=sys.stderr,
+        )
+    return report

@@ -1,12 +1,24 @@
 """cosign's wire constants: media types, annotation keys, payload types and tag suffixes.
 
-Kept here (not in ``sealgate.oci``) because they are cosign-specific; values are copied from
-cosign ``pkg/types/media.go``, ``pkg/types/payload.go`` and ``pkg/oci/static/signature.go``.
+Annotation keys and payload types are cosign-specific and live here; values are copied from
+cosign ``pkg/oci/static/signature.go`` and ``pkg/types/payload.go``. Media types have one
+source of truth, :mod:`sealgate.oci.mediatypes`; the cosign-flavoured names below are
+aliases of those constants, kept for the modules that speak cosign's vocabulary.
 """
 
 from __future__ import annotations
 
 from typing import Final
+
+from sealgate.oci.mediatypes import (
+    DOCKER_CONFIG,
+    DOCKER_MANIFEST,
+    DSSE_ENVELOPE,
+    INTOTO_ARTIFACT,
+    OCI_CONFIG,
+    OCI_MANIFEST,
+    SIMPLESIGNING,
+)
 
 __all__ = [
     "BUNDLE_ANNOTATION",
@@ -29,18 +41,18 @@ __all__ = [
 ]
 
 #: Layer media type of an image signature (simple-signing payload).
-SIMPLESIGNING_MEDIA_TYPE: Final = "application/vnd.dev.cosign.simplesigning.v1+json"
+SIMPLESIGNING_MEDIA_TYPE: Final = SIMPLESIGNING
 #: Layer media type of a legacy ``.att`` attestation (DSSE envelope JSON).
-DSSE_LAYER_MEDIA_TYPE: Final = "application/vnd.dsse.envelope.v1+json"
+DSSE_LAYER_MEDIA_TYPE: Final = DSSE_ENVELOPE
 #: The only DSSE ``payloadType`` cosign accepts for attestations.
-INTOTO_PAYLOAD_TYPE: Final = "application/vnd.in-toto+json"
+INTOTO_PAYLOAD_TYPE: Final = INTOTO_ARTIFACT
 #: ``critical.type`` of every cosign simple-signing payload.
 COSIGN_SIGNATURE_TYPE: Final = "cosign container image signature"
 
-OCI_MANIFEST_MEDIA_TYPE: Final = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG_MEDIA_TYPE: Final = "application/vnd.oci.image.config.v1+json"
-DOCKER_MANIFEST_MEDIA_TYPE: Final = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_CONFIG_MEDIA_TYPE: Final = "application/vnd.docker.container.image.v1+json"
+OCI_MANIFEST_MEDIA_TYPE: Final = OCI_MANIFEST
+OCI_CONFIG_MEDIA_TYPE: Final = OCI_CONFIG
+DOCKER_MANIFEST_MEDIA_TYPE: Final = DOCKER_MANIFEST
+DOCKER_CONFIG_MEDIA_TYPE: Final = DOCKER_CONFIG
 
 #: Standard base64 of the raw signature; ``""`` on attestation layers.
 SIGNATURE_ANNOTATION: Final = "dev.cosignproject.cosign/signature"

@@ -1,13 +1,16 @@
 """Signers and verifiers for the key types cosign supports, and the PEM loaders.
 
-Schemes (cosign ``pkg/cosign/keys.go`` ``SupportedKeyDetails``; SPEC §1.5):
+Schemes (cosign ``pkg/cosign/keys.go`` ``SupportedKeyDetails``):
 
 * ECDSA P-256/SHA-256, P-384/SHA-384, P-521/SHA-512; signatures are ASN.1 DER.
 * RSA PKCS#1 v1.5 with SHA-256 (2048 to 4096 bits for signing, as cosign's goodkey).
-* Ed25519. Verification accepts pure Ed25519 *and* Ed25519ph, because cosign signs
-  Ed25519ph for ``--key``. Signing is pure Ed25519 only: ``cryptography`` has no
-  Ed25519ph and we will not run a private scalar through non-constant-time code, so
-  cosign (which verifies Ed25519ph for ``--key``) will not accept those signatures.
+* Ed25519. Verification accepts pure Ed25519 *and* Ed25519ph (libsodium, see
+  :mod:`.ed25519ph`): cosign up to 2.5 signs pure Ed25519, cosign 2.6 and later sign
+  Ed25519ph for ``sign``/``attest --key`` (``GetDefaultLoadOptions``). Signing defaults
+  to pure Ed25519 because that is what ``cosign verify``/``verify-attestation --key``
+  check, in every release: they load the key with sigstore's ``LoadVerifier``, which
+  builds a pure Ed25519 verifier (cosign ``pkg/signature/keys.go`` ``VerifierForKeyRef``).
+  ``Ed25519Signer(prehash=True)`` signs Ed25519ph, byte-identical to cosign 2.6+.
 
 Certificate keys verify with SHA-256 whatever the curve, as cosign does
 (``signature.LoadVerifier(pub, crypto.SHA256)``); see :class:`EcdsaVerifier`.
@@ -30,7 +33,7 @@ from sealgate.keys.cosign_format import (
     decrypt_private_key,
     encrypt_private_key,
 )
-from sealgate.keys.ed25519ph import verify_ed25519ph
+from sealgate.keys.ed25519ph import Ed25519phSigningKey, verify_ed25519ph
 from sealgate.keys.pem import decode_pem, encode_pem, is_pkcs8
 from sealgate.keys.protocols import Signer, Verifier
 
@@ -246,13 +249,30 @@ class RsaSigner:
 
 
 class Ed25519Signer:
-    """Pure Ed25519 signer (not Ed25519ph; see the module docstring)."""
+    """Ed25519 signer: pure Ed25519, or Ed25519ph with ``prehash`` (module docstring)."""
 
-    def __init__(self, key: ed25519.Ed25519PrivateKey) -> None:
+    def __init__(self, key: ed25519.Ed25519PrivateKey, *, prehash: bool = False) -> None:
+        """Wrap ``key``.
+
+        Args:
+            key: The private key.
+            prehash: Sign Ed25519ph (SHA-512 prehash, empty context) instead of pure
+                Ed25519, through libsodium.
+        """
         self._key = key
+        self._prehashed: Ed25519phSigningKey | None = None
+        if prehash:
+            seed = key.private_bytes(
+                serialization.Encoding.Raw,
+                serialization.PrivateFormat.Raw,
+                serialization.NoEncryption(),
+            )
+            self._prehashed = Ed25519phSigningKey(seed)
 
     def sign(self, data: bytes) -> bytes:
-        """Return a 64-byte pure Ed25519 signature over ``data``."""
+        """Return a 64-byte Ed25519 (or Ed25519ph) signature over ``data``."""
+        if self._prehashed is not None:
+            return self._prehashed.sign(data)
         return self._key.sign(data)
 
     def verifier(self) -> Verifier:

@@ -15,6 +15,7 @@ import sys
 from typing import Final
 
 from sealgate.errors import UsageError
+from sealgate.files import read_capped
 
 __all__ = ["PASSWORD_ENV", "password_from_env_or_prompt"]
 
@@ -34,17 +35,12 @@ def _stdin_is_tty() -> bool:
 
 def _read_stdin() -> bytes:
     stream = sys.stdin
-    if stream is None:
+    if stream is None:  # no standard input at all: an empty password, as before
         return b""
     raw = getattr(stream, "buffer", None)
-    data: bytes
-    if raw is not None:
-        data = raw.read(_MAX_STDIN + 1)
-    else:  # a text-only stand-in (tests, embedded interpreters)
-        data = stream.read(_MAX_STDIN + 1).encode("utf-8")
-    if len(data) > _MAX_STDIN:
-        raise UsageError("password on stdin is larger than 1 MiB")
-    return data
+    if raw is None:  # an embedding replaced stdin with a text-only stream
+        raise UsageError("standard input has no binary buffer: set COSIGN_PASSWORD instead")
+    return read_capped(raw, _MAX_STDIN, error=UsageError, name="password on stdin")
 
 
 def password_from_env_or_prompt(*, confirm: bool) -> bytes:
@@ -57,7 +53,8 @@ def password_from_env_or_prompt(*, confirm: bool) -> bytes:
         The password bytes (possibly empty).
 
     Raises:
-        UsageError: The two prompted passwords differ, or stdin is larger than 1 MiB.
+        UsageError: The two prompted passwords differ, stdin is larger than 1 MiB, or
+            stdin is a text-only stream.
     """
     value = os.environ.get(PASSWORD_ENV)
     if value is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from sealgate.errors import KeyMaterialError, UsageError
+from sealgate.files import read_capped
 from sealgate.keys.crypto import load_signer_pem, load_verifier_pem
 from sealgate.keys.protocols import Signer, Verifier
 
@@ -41,16 +42,8 @@ def _read_env(name: str) -> bytes:
 
 
 def _read_file(path: str) -> bytes:
-    try:
-        with Path(path).open("rb") as handle:
-            # Read one byte past the cap so an oversized file is detected, not truncated.
-            data = handle.read(MAX_KEY_BYTES + 1)
-    except OSError as err:
-        reason = err.strerror or type(err).__name__
-        raise KeyMaterialError(f"cannot read key file {path}: {reason}") from None
-    if len(data) > MAX_KEY_BYTES:
-        raise KeyMaterialError(f"key file {path} is larger than {MAX_KEY_BYTES} bytes")
-    return data
+    # Links are followed: Kubernetes mounts secrets as symbolic links into ``..data/``.
+    return read_capped(Path(path), MAX_KEY_BYTES, error=KeyMaterialError, name=f"key file {path}")
 
 
 def read_key_ref(ref: str) -> bytes:

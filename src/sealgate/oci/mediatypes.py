@@ -11,6 +11,7 @@ import re
 
 __all__ = [
     "COSIGN_ARTIFACT_SIG",
+    "CYCLONEDX_JSON",
     "DIGEST_RE",
     "DOCKER_CONFIG",
     "DOCKER_FOREIGN_LAYER",
@@ -33,6 +34,7 @@ __all__ = [
     "OCI_MANIFEST",
     "SIGSTORE_BUNDLE",
     "SIMPLESIGNING",
+    "SPDX_JSON",
     "digest_of",
     "is_valid_digest",
 ]
@@ -68,15 +70,22 @@ DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 DOCKER_FOREIGN_LAYER = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 
 # --- signatures and attestations ----------------------------------------------------------
-#: cosign legacy signature layer (SPEC §1.2).
+#: cosign legacy ``.sig`` layer (cosign ``pkg/types/media.go`` SimpleSigningMediaType).
 SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
-#: cosign legacy attestation layer (SPEC §2.1).
+#: cosign legacy ``.att`` layer: a DSSE envelope (cosign ``pkg/types/payload.go``).
 DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json"
-#: Sigstore bundle v0.3 referrer layer and artifactType (SPEC §5.5).
+#: Sigstore bundle v0.3 referrer layer and artifactType (sigstore protobuf-specs).
 SIGSTORE_BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
-#: Experimental cosign signatures stored as referrers (SPEC §5.5).
+#: Experimental cosign signatures stored as OCI 1.1 referrers.
 COSIGN_ARTIFACT_SIG = "application/vnd.dev.cosign.artifact.sig.v1+json"
+#: In-toto statement; also the DSSE ``payloadType`` of every cosign attestation.
 INTOTO_ARTIFACT = "application/vnd.in-toto+json"
+
+# --- SBOM documents -------------------------------------------------------------------------
+#: CycloneDX JSON (https://cyclonedx.org/specification/overview/, "Media Types").
+CYCLONEDX_JSON = "application/vnd.cyclonedx+json"
+#: SPDX 2.3 JSON (SPDX specification 2.3, annex "SPDX File Format": ``application/spdx+json``).
+SPDX_JSON = "application/spdx+json"
 
 DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}")
 

@@ -26,9 +26,12 @@ from sealgate.sbom.catalog_rpm import parse_rpmdb_sqlite
 from sealgate.sbom.model import SbomLimits
 from sealgate.sbom.view import Record
 
-__all__ = ["OS_RELEASE_PATHS", "Route", "parse_file", "route"]
+__all__ = ["INVENTORY_CATALOGERS", "OS_RELEASE_PATHS", "Route", "parse_file", "route"]
 
 OS_RELEASE_PATHS = ("etc/os-release", "usr/lib/os-release")
+#: Catalogers whose files list packages: one they cannot read leaves the SBOM incomplete.
+#: (``os-release`` and ``copyright`` only add details to packages found elsewhere.)
+INVENTORY_CATALOGERS = frozenset({"dpkg", "apk", "rpm-sqlite", "python", "npm", "java", "go"})
 _RPM_DIRS = ("var/lib/rpm", "usr/lib/sysimage/rpm")
 
 
@@ -108,9 +111,12 @@ def parse_file(
     record = Record(layer_index, layer_digest, "packages", cataloger=cataloger)
     try:
         warnings = _parse_into(record, cataloger, path, data, limits)
-    except Exception as exc:  # one unreadable file must not sink the whole SBOM
+    except Exception as exc:  # one unreadable file must not sink the whole SBOM...
         record = Record(layer_index, layer_digest, "packages", cataloger=cataloger)
         warnings = [f"{path}: not cataloged ({type(exc).__name__}: {exc})"]
+        # ...but the SBOM must then say it is incomplete, not pass for a full inventory.
+        if cataloger in INVENTORY_CATALOGERS:
+            record.gap = f"the {cataloger} cataloger failed ({type(exc).__name__})"
     return record, warnings
 
 
@@ -128,6 +134,8 @@ def _parse_into(
         except MalformedData as exc:
             notes = [str(exc)]
         warnings.extend(f"{path}: {note}" for note in notes)
+        if notes:
+            record.gap = "; ".join(notes)
     elif cataloger == "rpm-legacy":
         record.kind = "rpm-legacy"
     elif cataloger == "os-release":

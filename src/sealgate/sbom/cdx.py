@@ -3,11 +3,14 @@
 The image is ``metadata.component`` (type ``container``, version = manifest digest) and
 depends on every package; sealgate is the tool. Each package carries its provenance as
 properties: ``sealgate:layer`` (layer digest), ``sealgate:path`` (metadata file) and
-``sealgate:cataloger``.
+``sealgate:cataloger``. An incomplete inventory says so the CycloneDX way: a composition
+with aggregate ``incomplete`` over the image (CycloneDX 1.5/1.6 ``compositions``), and one
+``sealgate:incomplete`` metadata property per reason.
 """
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -31,9 +34,8 @@ try:  # cyclonedx-python-lib >= 11.x moved the factory; the old path still works
 except ImportError:  # pragma: no cover - older library
     from cyclonedx.factory.license import LicenseFactory
 
-__all__ = ["CYCLONEDX_MEDIA_TYPE", "purl_for", "render_cyclonedx"]
+__all__ = ["purl_for", "render_cyclonedx"]
 
-CYCLONEDX_MEDIA_TYPE = "application/vnd.cyclonedx+json"
 _OUTPUTTERS: dict[str, Any] = {"1.6": JsonV1Dot6, "1.5": JsonV1Dot5}
 _KINDS = {"library": ComponentType.LIBRARY, "application": ComponentType.APPLICATION}
 
@@ -150,6 +152,7 @@ def render_cyclonedx(
     os_info: OsInfo | None,
     spec_version: str,
     platform: str | None,
+    gaps: list[str] | None = None,
 ) -> tuple[bytes, int]:
     """Serialise packages as a CycloneDX JSON document.
 
@@ -160,6 +163,7 @@ def render_cyclonedx(
         os_info: The distribution, emitted as an ``operating-system`` component.
         spec_version: ``"1.6"`` or ``"1.5"``.
         platform: ``os/arch[/variant]`` recorded as the ``sealgate:platform`` property.
+        gaps: Why the inventory is incomplete; the document is then marked incomplete.
 
     Returns:
         The JSON bytes and the number of components written.
@@ -187,6 +191,8 @@ def render_cyclonedx(
     )
     if platform:
         bom.metadata.properties.add(Property(name="sealgate:platform", value=platform))
+    for gap in gaps or ():
+        bom.metadata.properties.add(Property(name="sealgate:incomplete", value=gap))
     components: list[Component] = []
     if os_info is not None:
         components.append(
@@ -225,4 +231,18 @@ def render_cyclonedx(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the library warns about optional, absent fields
         text = outputter(bom).output_as_string(indent=None)
+    if gaps:
+        text = _mark_incomplete(text, str(image.bom_ref))
     return text.encode("utf-8"), len(components)
+
+
+def _mark_incomplete(text: str, image_ref: str) -> str:
+    """Add ``compositions: [{aggregate: incomplete, assemblies: [image]}]``.
+
+    cyclonedx-python-lib (11.x) has no model for compositions, so the one entry is added
+    to its serialised output; the result is checked against the CycloneDX schema in tests.
+    "assemblies" is the relationship the image has with its packages: they are its parts.
+    """
+    document = json.loads(text)
+    document["compositions"] = [{"aggregate": "incomplete", "assemblies": [image_ref]}]
+    return json.dumps(document)

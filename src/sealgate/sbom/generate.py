@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sealgate.errors import UsageError
+from sealgate.oci.mediatypes import CYCLONEDX_JSON, SPDX_JSON
 from sealgate.sbom.catalog import OS_RELEASE_PATHS
 from sealgate.sbom.catalog_os import apply_distro
-from sealgate.sbom.cdx import CYCLONEDX_MEDIA_TYPE, render_cyclonedx
+from sealgate.sbom.cdx import render_cyclonedx
 from sealgate.sbom.model import DEFAULT_LIMITS, LayerSource, OsInfo, Package, SbomLimits, SbomResult
-from sealgate.sbom.spdx import SPDX_MEDIA_TYPE, render_spdx
+from sealgate.sbom.spdx import render_spdx
 from sealgate.sbom.view import MergedView
 from sealgate.sbom.walker import Notes, walk_layer
 
@@ -35,7 +36,8 @@ def collect_packages(view: MergedView, notes: Notes) -> tuple[list[Package], OsI
 
     Returns:
         Packages in a stable order (ecosystem, namespace, name, version, path), and the
-        distribution if ``os-release`` was found.
+        distribution if ``os-release`` was found. Files that hold packages but could not be
+        read are recorded in ``notes`` as gaps.
     """
     os_info = _os_info(view)
     copyrights: dict[str, list[str]] = {}
@@ -57,6 +59,10 @@ def collect_packages(view: MergedView, notes: Notes) -> tuple[list[Package], OsI
             f"{legacy_rpm[0]} is a BerkeleyDB/NDB rpm database, which is not supported; "
             "RPM packages are not listed"
         )
+        notes.gap(f"{legacy_rpm[0]}: BerkeleyDB/NDB rpm database; RPM packages not listed")
+    for path, record in view.records.items():
+        if record.gap:
+            notes.gap(f"{path} (layer {record.layer_digest}): {record.gap}")
     packages.sort(key=lambda p: (p.ecosystem, p.namespace or "", p.name, p.version, p.path))
     return packages, os_info
 
@@ -87,7 +93,10 @@ def generate_sbom(
         limits: Caps on what is read from the layers.
 
     Returns:
-        The document, its component count and the warnings.
+        The document, its component count, the warnings, and the gaps: why the inventory
+        is incomplete (a cataloger failed, a package database was unreadable or too
+        large). A document with gaps says so itself: CycloneDX ``compositions`` with
+        aggregate ``incomplete``; an SPDX document comment and annotations.
 
     Raises:
         UsageError: An unknown output format or CycloneDX version.
@@ -106,6 +115,7 @@ def generate_sbom(
     for index, layer in enumerate(layers):
         walk_layer(view, index, layer, limits, notes)
     packages, os_info = collect_packages(view, notes)
+    gaps = notes.gaps()
     if output_format == "spdx-json":
         document, count = render_spdx(
             packages,
@@ -113,8 +123,9 @@ def generate_sbom(
             image_digest=image_digest,
             os_info=os_info,
             platform=platform,
+            gaps=gaps,
         )
-        return SbomResult(document, count, notes.result(), SPDX_MEDIA_TYPE)
+        return SbomResult(document, count, notes.result(), SPDX_JSON, gaps)
     document, count = render_cyclonedx(
         packages,
         image_name=image_name,
@@ -122,5 +133,6 @@ def generate_sbom(
         os_info=os_info,
         spec_version=spec_version,
         platform=platform,
+        gaps=gaps,
     )
-    return SbomResult(document, count, notes.result(), CYCLONEDX_MEDIA_TYPE)
+    return SbomResult(document, count, notes.result(), CYCLONEDX_JSON, gaps)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Literal
 
 from sealgate.config import MiB
+from sealgate.oci.mediatypes import CYCLONEDX_JSON
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -93,12 +94,21 @@ class SbomResult:
             the image itself (includes the operating-system entry when one was found).
         warnings: Human-readable, one-line notes about what could not be read.
         media_type: ``application/vnd.cyclonedx+json`` or ``application/spdx+json``.
+        gaps: One line per reason the inventory is incomplete: packages present in the
+            image that the document does not list. Empty when every package database and
+            manifest found was read. The document records the same.
     """
 
     document: bytes
     components: int
     warnings: list[str]
-    media_type: str = "application/vnd.cyclonedx+json"
+    media_type: str = CYCLONEDX_JSON
+    gaps: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every package database and manifest found was cataloged."""
+        return not self.gaps
 
 
 @dataclass(slots=True)

@@ -3,7 +3,9 @@
 The image is the described package (``primaryPackagePurpose: CONTAINER``) and ``CONTAINS``
 every other package. Licenses that are valid SPDX expressions are used as they are; anything
 else becomes a ``LicenseRef-`` with its text in ``hasExtractedLicensingInfos``. Provenance
-(layer digest and metadata file) goes to each package's ``sourceInfo``.
+(layer digest and metadata file) goes to each package's ``sourceInfo``. SPDX 2.3 has no
+completeness field: an incomplete inventory is stated in the document ``comment`` and in
+one document annotation (type ``OTHER``) per reason.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from license_expression import (
 )
 
 from sealgate import __version__
+from sealgate.oci.mediatypes import is_valid_digest
 from sealgate.sbom.cdx import purl_for
 from sealgate.sbom.model import OsInfo, Package
 
-__all__ = ["SPDX_MEDIA_TYPE", "render_spdx"]
+__all__ = ["render_spdx"]
 
-SPDX_MEDIA_TYPE = "application/spdx+json"
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 _PURPOSE = {"library": "LIBRARY", "application": "APPLICATION"}
 
@@ -70,6 +72,7 @@ def render_spdx(
     image_digest: str,
     os_info: OsInfo | None,
     platform: str | None,
+    gaps: list[str] | None = None,
 ) -> tuple[bytes, int]:
     """Serialise packages as an SPDX 2.3 JSON document.
 
@@ -79,13 +82,14 @@ def render_spdx(
         image_digest: Its manifest digest (``sha256:<hex>``), also the image checksum.
         os_info: The distribution, emitted as an ``OPERATING-SYSTEM`` package.
         platform: Recorded in the image package's comment.
+        gaps: Why the inventory is incomplete; stated in the document comment and
+            annotations.
 
     Returns:
         The JSON bytes and the number of packages written (not counting the image).
     """
     licenses = _Licenses()
     image_id = "SPDXRef-Image"
-    algorithm, _, hexdigest = image_digest.partition(":")
     image: dict[str, Any] = {
         "SPDXID": image_id,
         "name": image_name,
@@ -94,7 +98,8 @@ def render_spdx(
         "filesAnalyzed": False,
         "primaryPackagePurpose": "CONTAINER",
     }
-    if algorithm == "sha256" and re.fullmatch(r"[0-9a-f]{64}", hexdigest):
+    if is_valid_digest(image_digest):
+        hexdigest = image_digest.removeprefix("sha256:")
         image["checksums"] = [{"algorithm": "SHA256", "checksumValue": hexdigest}]
     if platform:
         image["comment"] = f"platform: {platform}"
@@ -158,6 +163,21 @@ def render_spdx(
             ),
         ],
     }
+    if gaps:
+        tool = f"Tool: sealgate-{__version__}"
+        document["comment"] = (
+            f"INCOMPLETE: {len(gaps)} part(s) of the image could not be cataloged; packages "
+            "present in the image may be missing from this document (see annotations)."
+        )
+        document["annotations"] = [
+            {
+                "annotationDate": created,
+                "annotationType": "OTHER",
+                "annotator": tool,
+                "comment": f"incomplete: {gap}",
+            }
+            for gap in gaps
+        ]
     if licenses.extracted:
         document["hasExtractedLicensingInfos"] = [
             {"licenseId": ref, "extractedText": text, "name": text}

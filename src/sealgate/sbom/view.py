@@ -32,6 +32,9 @@ class Record:
     os_info: OsInfo | None = None
     target: str = ""  # symlink target, as written in the layer
     cataloger: str = ""  # which cataloger read the file ("go" for Go binaries)
+    #: Why packages this file holds are missing from the SBOM ("" when it was read whole).
+    #: Kept on the record so that a later layer deleting the file also drops the gap.
+    gap: str = ""
 
 
 def ancestors(path: str) -> Iterator[str]:

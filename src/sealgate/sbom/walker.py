@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import IO, cast
 
 from sealgate.errors import LimitExceeded, MalformedData
-from sealgate.sbom.catalog import OS_RELEASE_PATHS, parse_file, route
+from sealgate.sbom.catalog import INVENTORY_CATALOGERS, OS_RELEASE_PATHS, parse_file, route
 from sealgate.sbom.catalog_go import parse_modinfo, read_buildinfo
 from sealgate.sbom.model import LayerSource, SbomLimits
 from sealgate.sbom.stream import LayerReader, decompressed_chunks
@@ -26,25 +26,52 @@ _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
 
 
-class Notes:
-    """Warnings collected during a run, capped so a hostile image cannot flood them."""
+class _CappedLines:
+    """Single-line messages, capped so a hostile image cannot flood them."""
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, what: str) -> None:
         self._cap = cap
+        self._what = what
         self._items: list[str] = []
         self._dropped = 0
 
     def add(self, message: str) -> None:
-        """Record one single-line warning."""
         if len(self._items) < self._cap:
             self._items.append(" ".join(message.split()))
         else:
             self._dropped += 1
 
     def result(self) -> list[str]:
-        """Return the warnings, plus a count of those that did not fit."""
-        more = [f"{self._dropped} more warning(s) not shown"] if self._dropped else []
+        more = [f"{self._dropped} more {self._what} not shown"] if self._dropped else []
         return [*self._items, *more]
+
+
+class Notes:
+    """What a run reports besides packages: warnings, and gaps in the inventory.
+
+    A gap is a reason the SBOM is incomplete (packages that exist were not listed); a
+    warning is anything worth telling. Both are capped at ``cap`` lines.
+    """
+
+    def __init__(self, cap: int) -> None:
+        self._warnings = _CappedLines(cap, "warning(s)")
+        self._gaps = _CappedLines(cap, "gap(s)")
+
+    def add(self, message: str) -> None:
+        """Record one single-line warning."""
+        self._warnings.add(message)
+
+    def gap(self, message: str) -> None:
+        """Record one reason the inventory is incomplete."""
+        self._gaps.add(message)
+
+    def result(self) -> list[str]:
+        """Return the warnings, plus a count of those that did not fit."""
+        return self._warnings.result()
+
+    def gaps(self) -> list[str]:
+        """Return the gaps, plus a count of those that did not fit."""
+        return self._gaps.result()
 
 
 def normalise(name: str) -> tuple[str, bool]:
@@ -145,6 +172,12 @@ class _LayerWalk:
                 f"{path} in layer {self.digest} is {info.size} bytes, over the "
                 f"{found.cap}-byte cap for {found.cataloger} files; not cataloged"
             )
+            if found.cataloger in INVENTORY_CATALOGERS:
+                gap = f"{info.size} bytes, over the {found.cap}-byte cap; not cataloged"
+                record = Record(
+                    self.index, self.digest, "packages", cataloger=found.cataloger, gap=gap
+                )
+                self.store(path, record)
             return
         member = archive.extractfile(info)
         data = member.read() if member is not None else b""
@@ -181,6 +214,8 @@ class _LayerWalk:
                 f"{path} in layer {self.digest} is a Go binary built before Go 1.18; "
                 "its modules are not listed"
             )
+            gap = "a Go binary built before Go 1.18; its modules are not listed"
+            self.store(path, Record(self.index, self.digest, "packages", cataloger="go", gap=gap))
             return
         record = Record(
             self.index, self.digest, "packages", packages=parse_modinfo(found), cataloger="go"
@@ -205,6 +240,7 @@ class _LayerWalk:
             licenses=list(source.licenses),
             os_info=source.os_info,
             cataloger=source.cataloger,
+            gap=source.gap,
         )
         record.packages = [
             replace(pkg, qualifiers=dict(pkg.qualifiers), licenses=list(pkg.licenses), path=path)
@@ -269,6 +305,7 @@ def walk_layer(
         if limits.on_limit == "error":
             raise
         notes.add(f"{exc}; the rest of that layer was not read")
+        notes.gap(f"layer {layer.digest} was not read to the end ({exc})")
     except tarfile.ReadError as exc:
         if str(exc) == "empty file":  # a zero-byte layer: nothing to catalog
             return

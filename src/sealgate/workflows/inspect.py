@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sealgate.errors import ImageNotFound
-from sealgate.formats.cosign_manifest import SignatureLayer
+from sealgate.errors import ImageNotFound, MalformedData
+from sealgate.formats.cosign_manifest import SignatureLayer, parse_attachment_manifest
 from sealgate.formats.cosign_types import (
     BUNDLE_ANNOTATION,
     CERTIFICATE_ANNOTATION,
@@ -29,6 +29,8 @@ class Attached:
     #: suffix ("sig", "att", "sbom") -> (tag reference, layer digests); only present ones.
     tags: dict[str, tuple[Reference, list[str]]]
     referrers: list[Descriptor]
+    #: suffix -> (tag reference, why its manifest is unreadable): shown, not fatal to the rest.
+    malformed: dict[str, tuple[Reference, str]] = field(default_factory=dict)
 
 
 def list_attached(
@@ -36,36 +38,59 @@ def list_attached(
 ) -> Attached:
     """Everything attached to ``ref``'s digest: legacy tags and OCI 1.1 referrers.
 
+    An attachment manifest that cannot be read is listed in ``malformed`` rather than
+    hiding the others.
+
     Raises:
         ImageNotFound: the image does not exist.
         CheckFailed: the registry could not be read.
     """
     image = resolve_image(client, ref).ref
     tags = {}
+    malformed = {}
     for suffix in ATTACHMENT_SUFFIXES:
         tag = attachment_ref(image, suffix, repository=repository)
-        manifest = client.get_manifest_or_none(tag)
-        if manifest is None:
+        try:
+            manifest = client.get_manifest_or_none(tag)
+            if manifest is None:
+                continue
+            layers = parse_attachment_manifest(
+                manifest.data, max_layers=client.config.max_signature_layers
+            )
+        except MalformedData as exc:
+            malformed[suffix] = (tag, str(exc))
             continue
-        layers = manifest.json().get("layers") or []
-        digests = [Descriptor.from_dict(layer).digest for layer in layers]
-        tags[suffix] = (tag, digests)
-    return Attached(image, tags, client.referrers(image))
+        tags[suffix] = (tag, [layer.digest for layer in layers])
+    return Attached(image, tags, client.referrers(image), malformed)
+
+
+def _annotation_json(layer: SignatureLayer, key: str) -> object:
+    """An annotation holding JSON (bundle, timestamp), decoded; None when absent.
+
+    Raises:
+        MalformedData: the annotation is not valid JSON.
+    """
+    raw = layer.annotations.get(key)
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise MalformedData(
+            f"signature layer {layer.digest}: annotation {key} is not valid JSON"
+        ) from None
 
 
 def _signature_json(layer: SignatureLayer) -> str:
     """cosign ``download signature``'s line: its ``SignedPayload`` struct, Go field names."""
     annotations = layer.annotations
-    bundle = annotations.get(BUNDLE_ANNOTATION)
     record = {
         "Base64Signature": annotations.get(SIGNATURE_ANNOTATION, ""),
         "Payload": base64.b64encode(layer.payload).decode(),
         "Cert": annotations.get(CERTIFICATE_ANNOTATION) or None,
         "Chain": annotations.get(CHAIN_ANNOTATION) or None,
-        "Bundle": json.loads(bundle) if bundle else None,
-        "RFC3161Timestamp": json.loads(annotations[RFC3161_ANNOTATION])
-        if annotations.get(RFC3161_ANNOTATION)
-        else None,
+        "Bundle": _annotation_json(layer, BUNDLE_ANNOTATION),
+        "RFC3161Timestamp": _annotation_json(layer, RFC3161_ANNOTATION),
     }
     return json.dumps({k: v for k, v in record.items() if v is not None}, separators=(",", ":"))
 
@@ -77,6 +102,8 @@ def download_lines(
 
     Raises:
         ImageNotFound: the image, or the requested attachment, does not exist.
+        MalformedData: a signature's bundle or timestamp annotation is not JSON (cosign
+            fails the same way: it decodes them into its ``SignedPayload``).
         CheckFailed: the registry could not be read or the attachment is malformed.
     """
     suffix = {"signature": "sig", "attestation": "att", "sbom": "sbom"}[kind]

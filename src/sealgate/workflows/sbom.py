@@ -8,15 +8,25 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sealgate.errors import MalformedData, UsageError
+from sealgate.errors import CheckFailed, MalformedData, UsageError
 from sealgate.oci import INDEX_TYPES, Descriptor, Reference, RegistryClient, parse_index
 from sealgate.sbom import LayerSource, SbomResult, generate_sbom
 from sealgate.workflows.targets import pinned_digest, resolve_image
 
-__all__ = ["PlatformSbom", "image_sboms"]
+__all__ = ["IncompleteSbom", "PlatformSbom", "combined_document", "image_sboms"]
 
 #: Largest single layer we stream (compressed); the generator caps what it decompresses.
 MAX_LAYER_BYTES = 16 * 1024**3
+
+
+class IncompleteSbom(CheckFailed):
+    """The SBOM misses packages of the image (a cataloger failed, a database was unreadable).
+
+    The image's inventory could not be fully checked; attesting the SBOM anyway would
+    vouch for an inventory that is not one, so the caller must opt in.
+    """
+
+    reason = "incomplete-sbom"
 
 
 @dataclass(frozen=True)

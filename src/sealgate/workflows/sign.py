@@ -7,21 +7,25 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sealgate.errors import MalformedData
+from sealgate.errors import InputError, MalformedData
 from sealgate.formats.cosign_manifest import SignatureLayer, append_layer
 from sealgate.formats.cosign_types import SIGNATURE_ANNOTATION, SIMPLESIGNING_MEDIA_TYPE
+from sealgate.formats.scan_reports import ScanReport, ScanReportForAnotherImage
 from sealgate.formats.simplesigning import build_payload
 from sealgate.keys import Signer
-from sealgate.oci import INDEX_TYPES, Reference, RegistryClient, parse_index
+from sealgate.oci import INDEX_TYPES, Descriptor, Reference, RegistryClient, parse_index
 from sealgate.workflows.attachments import fetch_attachment_layers, write_attachment
 from sealgate.workflows.targets import attachment_ref, pinned_digest, resolve_image
 
-__all__ = ["SignOptions", "SignOutcome", "sign_image"]
+__all__ = ["SignOptions", "SignOutcome", "bind_scan_report", "sign_image"]
 
 logger = logging.getLogger(__name__)
 
 # Nested indexes deeper than this are a malformed (or hostile) image, not a real build.
 _MAX_INDEX_DEPTH = 4
+# Platform manifests whose configs are fetched to match a report's image ID; real indexes
+# list a handful, and a hostile one must not turn a check into thousands of requests.
+_MAX_PLATFORMS_FOR_IMAGE_ID = 64
 
 
 @dataclass(frozen=True)
@@ -119,3 +123,60 @@ def sign_image(
         _digests_to_sign(client, resolved.ref, media_type) if options.recursive else [resolved.ref]
     )
     return [_sign_one(client, signer, target, options) for target in targets]
+
+
+def _config_digest(client: RegistryClient, image: Reference) -> str | None:
+    config = client.get_manifest(image).json().get("config")
+    if not isinstance(config, dict):
+        return None
+    return Descriptor.from_dict(config).digest
+
+
+def bind_scan_report(
+    client: RegistryClient, image: Reference, report: ScanReport, *, allow_unbound: bool
+) -> None:
+    """Refuse a scan report that is not about ``image`` (pinned to a digest).
+
+    The report is about ``image`` when a digest it names is ``image``'s digest or, for an
+    index, one of its platform manifests (scanners resolve a tag to one platform), or when
+    its image ID is the config digest of one of those manifests. Manifests are fetched only
+    when the digest alone does not settle it.
+
+    Args:
+        client: Registry client.
+        image: The image about to be signed or attested, pinned to its digest.
+        report: The parsed scan report.
+        allow_unbound: Accept a report that names no image at all (``--scan-report-unbound``).
+
+    Raises:
+        InputError: the report names no image and ``allow_unbound`` is false.
+        ScanReportForAnotherImage: the report names images, and ``image`` is none of them.
+        CheckFailed: the registry could not be read.
+    """
+    digest = pinned_digest(image)
+    if not report.names_an_image:
+        if allow_unbound:
+            return
+        raise InputError(
+            f"the {report.scanner} scan report names no image digest, so nothing ties it to "
+            f"{image.name}@{digest}; scan the image by digest, or pass --scan-report-unbound"
+        )
+    if report.describes({digest}):
+        return
+    manifest = client.get_manifest(image)
+    if manifest.media_type in INDEX_TYPES:
+        platforms = [image.with_digest(child.digest) for child in parse_index(manifest)]
+    else:
+        platforms = [image]
+    manifests = {digest, *(platform.digest for platform in platforms if platform.digest)}
+    configs: set[str] = set()
+    if report.config_digests and not report.describes(manifests):
+        for platform in platforms[:_MAX_PLATFORMS_FOR_IMAGE_ID]:
+            config = _config_digest(client, platform)
+            if config is not None:
+                configs.add(config)
+    if not report.describes(manifests, configs):
+        raise ScanReportForAnotherImage(
+            f"the {report.scanner} scan report is about {report.subject()}, "
+            f"not {image.name}@{digest}; refusing it"
+        )

@@ -47,7 +47,7 @@ def test_missing_file_names_the_path(tmp_path: Path) -> None:
     path = tmp_path / "nope.pub"
     with pytest.raises(KeyMaterialError, match=r"nope\.pub"):
         load_verifier(str(path))
-    with pytest.raises(KeyMaterialError, match="cannot read key file"):
+    with pytest.raises(KeyMaterialError, match=r"key file .*: is a directory"):
         read_key_ref(str(tmp_path))  # a directory
 
 
