@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from sealgate.formats.cosign_types import (
 from sealgate.formats.dsse import parse_envelope
 from sealgate.formats.intoto import parse_statement
 from sealgate.keys.protocols import Verifier
+from sealgate.oci.mediatypes import is_valid_digest
 
 __all__ = [
     "LayerDescriptor",
@@ -40,7 +40,6 @@ __all__ = [
     "sha256_digest",
 ]
 
-_DIGEST_RE = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 _MANIFEST_TYPES = frozenset({OCI_MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE})
 
@@ -51,7 +50,7 @@ def sha256_digest(data: bytes) -> str:
 
 
 def check_digest(value: object, what: str = "digest") -> str:
-    """Validate an OCI digest string (``sha256:<64 hex>`` or ``sha512:<128 hex>``).
+    """Validate a digest string as go-containerregistry does (``sha256:<64 hex>`` only).
 
     Args:
         value: The value read from JSON.
@@ -63,7 +62,7 @@ def check_digest(value: object, what: str = "digest") -> str:
     Raises:
         MalformedData: If ``value`` is not a well-formed digest.
     """
-    if not isinstance(value, str) or not _DIGEST_RE.match(value):
+    if not isinstance(value, str) or not is_valid_digest(value):
         raise MalformedData(f"{what} is not a valid digest")
     return value
 

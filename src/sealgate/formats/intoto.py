@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from sealgate.errors import MalformedData
 from sealgate.formats import _gojson
+from sealgate.oci.mediatypes import is_valid_digest
 
 __all__ = [
     "STATEMENT_V01",
@@ -21,7 +21,6 @@ __all__ = [
 STATEMENT_V01 = "https://in-toto.io/Statement/v0.1"
 STATEMENT_V1 = "https://in-toto.io/Statement/v1"
 _STATEMENT_TYPES = frozenset({STATEMENT_V01, STATEMENT_V1})
-_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ def build_statement(
     Raises:
         ValueError: If ``digest_hex`` is not 64 lowercase hex characters.
     """
-    if not _SHA256_HEX.match(digest_hex):
+    if not is_valid_digest(f"sha256:{digest_hex}"):
         raise ValueError("digest_hex must be 64 lowercase hex characters")
     return _gojson.dumps(
         {

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from sealgate.errors import InputError, UsageError
 from sealgate.files import read_capped
 from sealgate.oci import Descriptor, Reference, RegistryClient
+from sealgate.oci.mediatypes import DIGEST_RE
 
 __all__ = [
     "ATTACHMENT_SUFFIXES",
@@ -21,7 +21,6 @@ __all__ = [
 ]
 
 ATTACHMENT_SUFFIXES = ("sig", "att", "sbom")
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _MAX_DIGEST_FILE = 1024 * 1024
 
 
@@ -63,10 +62,10 @@ def read_digest_file(path: Path) -> str:
             raise InputError(f"digest file {path} is not valid JSON") from err
         # `docker buildx build --metadata-file` writes containerimage.digest.
         value: object = meta.get("containerimage.digest") if isinstance(meta, dict) else None
-        if not isinstance(value, str) or not _DIGEST.fullmatch(value):
+        if not isinstance(value, str) or not DIGEST_RE.fullmatch(value):
             raise InputError(f"digest file {path} has no containerimage.digest sha256 value")
         return value
-    found = set(_DIGEST.findall(text))
+    found = set(DIGEST_RE.findall(text))
     if len(found) != 1:
         raise InputError(f"digest file {path} must hold exactly one sha256 digest")
     digest: str = found.pop()
