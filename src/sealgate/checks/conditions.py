@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import jmespath
 from jmespath.exceptions import JMESPathError
@@ -31,6 +31,7 @@ __all__ = [
     "Condition",
     "ConditionFailed",
     "EvaluationBudget",
+    "StatementCondition",
     "check_conditions",
     "compile_condition",
     "compile_conditions",
@@ -82,6 +83,28 @@ class _BoundedInterpreter(TreeInterpreter):
         if isinstance(result, list | dict) and len(result) > self._budget.max_items:
             raise _OverBudget(f"a value of more than {self._budget.max_items} items")
         return result
+
+
+class StatementCondition(Protocol):
+    """Anything that decides whether a verified statement is acceptable.
+
+    :class:`Condition` (a JMESPath expression) is the built-in kind; policy loaders add
+    others (Kyverno ``all``/``any`` blocks, Rego modules) with the same contract: ``holds``
+    answers, or raises :class:`ConditionFailed` when it cannot decide, never passes then.
+    """
+
+    @property
+    def expression(self) -> str:
+        """How reports name the condition."""
+        ...
+
+    def holds(self, document: Any, budget: EvaluationBudget | None = None) -> bool:
+        """Whether ``document`` (the decoded statement) satisfies the condition.
+
+        Raises:
+            ConditionFailed: It cannot be decided on this document.
+        """
+        ...
 
 
 @dataclass(frozen=True)
@@ -171,7 +194,7 @@ def compile_conditions(expressions: Sequence[str]) -> tuple[Condition, ...]:
 
 def check_conditions(
     document: Any,
-    conditions: Sequence[Condition],
+    conditions: Sequence[StatementCondition],
     budget: EvaluationBudget | None = None,
 ) -> None:
     """Raise :class:`ConditionFailed` naming the first condition that does not hold.
