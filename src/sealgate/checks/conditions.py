@@ -118,6 +118,25 @@ class Condition:
     expression: str
     _ast: Any = field(repr=False, compare=False)
 
+    def search(self, document: Any, budget: EvaluationBudget | None = None) -> Any:
+        """The expression's value on a decoded JSON document, within the budget.
+
+        Raises:
+            ConditionFailed: The expression cannot be evaluated on this document (type error,
+                overflow, recursion, budget exceeded).
+        """
+        interpreter = _BoundedInterpreter(budget or EvaluationBudget())
+        try:
+            return interpreter.visit(self._ast, document)
+        except _OverBudget as exc:
+            raise ConditionFailed(
+                f"condition {self.expression!r} exceeds its budget: {exc}"
+            ) from exc
+        except (JMESPathError, TypeError, ValueError, OverflowError, RecursionError) as exc:
+            raise ConditionFailed(
+                f"condition {self.expression!r} cannot be evaluated: {type(exc).__name__}"
+            ) from exc
+
     def holds(self, document: Any, budget: EvaluationBudget | None = None) -> bool:
         """Evaluate on a decoded JSON document.
 
@@ -133,18 +152,7 @@ class Condition:
                 overflow, recursion, budget exceeded): a condition that cannot be decided
                 does not hold.
         """
-        interpreter = _BoundedInterpreter(budget or EvaluationBudget())
-        try:
-            result = interpreter.visit(self._ast, document)
-        except _OverBudget as exc:
-            raise ConditionFailed(
-                f"condition {self.expression!r} exceeds its budget: {exc}"
-            ) from exc
-        except (JMESPathError, TypeError, ValueError, OverflowError, RecursionError) as exc:
-            raise ConditionFailed(
-                f"condition {self.expression!r} cannot be evaluated: {type(exc).__name__}"
-            ) from exc
-        return jmespath_truthy(result)
+        return jmespath_truthy(self.search(document, budget))
 
 
 def jmespath_truthy(value: Any) -> bool:

@@ -19,7 +19,13 @@ from sealgate.checks.authorities import Acceptance, CheckContext
 from sealgate.checks.signed import SignedThing
 from sealgate.errors import ConfigError, VerificationFailed
 
-__all__ = ["KEYLESS_UNAVAILABLE", "IdentitySpec", "KeylessAuthority", "KeylessUnavailable"]
+__all__ = [
+    "KEYLESS_UNAVAILABLE",
+    "CertificateAuthority",
+    "IdentitySpec",
+    "KeylessAuthority",
+    "KeylessUnavailable",
+]
 
 KEYLESS_UNAVAILABLE = "keyless verification is not available in this build"
 
@@ -55,9 +61,10 @@ class IdentitySpec:
     subject_regexp: str = ""
 
     def __post_init__(self) -> None:
-        if not (self.issuer or self.issuer_regexp) or not (self.subject or self.subject_regexp):
-            raise ConfigError("an identity needs an issuer (or issuerRegExp) and a subject (or subjectRegExp)")
-        for text, what in ((self.issuer_regexp, "issuerRegExp"), (self.subject_regexp, "subjectRegExp")):
+        if not (self.issuer or self.issuer_regexp or self.subject or self.subject_regexp):
+            raise ConfigError("an identity needs an issuer or a subject (exact or regexp)")
+        regexps = ((self.issuer_regexp, "issuerRegExp"), (self.subject_regexp, "subjectRegExp"))
+        for text, what in regexps:
             if text:
                 _compile(text, what)
 
@@ -122,3 +129,29 @@ class KeylessAuthority:
     def check(self, thing: SignedThing, context: CheckContext) -> Acceptance:
         del context
         raise KeylessUnavailable(f"{thing.label}: authority {self.name}: {KEYLESS_UNAVAILABLE}")
+
+
+@dataclass(frozen=True)
+class CertificateAuthority:
+    """A given signing certificate and chain (Kyverno ``certificates``); fails closed for now.
+
+    Attributes:
+        name: How reports name it.
+        cert_pem: The signing certificate, when given.
+        chain_pem: Its chain, when given.
+    """
+
+    name: str
+    cert_pem: bytes | None = field(default=None, repr=False)
+    chain_pem: bytes | None = field(default=None, repr=False)
+
+    @property
+    def id(self) -> str:
+        digest = hashlib.sha256((self.cert_pem or b"") + b"\0" + (self.chain_pem or b"")).hexdigest()
+        return f"certificate:sha256:{digest}"
+
+    def check(self, thing: SignedThing, context: CheckContext) -> Acceptance:
+        del context
+        raise KeylessUnavailable(
+            f"{thing.label}: authority {self.name}: certificate {KEYLESS_UNAVAILABLE}"
+        )
