@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import Any
 
@@ -44,8 +45,8 @@ def _evaluate(module: str, document: Any) -> dict[str, Any]:
         interpreter.set_input(Input(document))
         output = interpreter.query(_QUERY)
     except RegoError as err:
-        first = str(err).strip().splitlines()[:1]
-        return {"parse_error": first[0][:300] if first else "invalid module"}
+        messages = re.findall(r"errormsg \d+:([^)\n]*)", str(err))
+        return {"parse_error": "; ".join(dict.fromkeys(messages))[:300] or "invalid module"}
     if str(output) == "undefined" or not output.ok():
         return {"evaluated": True, "compliant": False}
     for result in output.results:
