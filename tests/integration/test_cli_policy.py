@@ -11,7 +11,11 @@ from tests.integration.conftest import PASSWORD, RunningRegistry
 from tests.support.cli import Result, run
 from tests.support.images import build_image, push_image
 
-SBOM = {"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [{"name": "app", "version": "1"}]}
+SBOM = {
+    "bomFormat": "CycloneDX",
+    "specVersion": "1.5",
+    "components": [{"name": "app", "version": "1"}],
+}
 
 
 def _image(client: RegistryClient, registry: RunningRegistry, repo: str) -> str:
@@ -35,9 +39,22 @@ def _policy(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def _test(registry: RunningRegistry, policy: Path, *images: str, home: Path, extra: tuple[str, ...] = ()) -> Result:
+def _test(
+    registry: RunningRegistry, policy: Path, *images: str, home: Path, extra: tuple[str, ...] = ()
+) -> Result:
     return run(
-        ["policy", "test", "--policy", str(policy), "--insecure-registry", registry.host, "-o", "json", *extra, *images],
+        [
+            "policy",
+            "test",
+            "--policy",
+            str(policy),
+            "--insecure-registry",
+            registry.host,
+            "-o",
+            "json",
+            *extra,
+            *images,
+        ],
         home=str(home),
     )
 
@@ -100,11 +117,15 @@ def test_static_and_no_match_are_judged_without_contacting_a_registry(tmp_path: 
         """,
     )
     # Nothing listens on port 9: any registry request would make these "could not check".
-    result = run(["policy", "test", "--policy", str(policy), "127.0.0.1:9/x/y:v1", "ghcr.io/acme/app:v1"])
+    result = run(
+        ["policy", "test", "--policy", str(policy), "127.0.0.1:9/x/y:v1", "ghcr.io/acme/app:v1"]
+    )
     assert result.code == 1, result.err
     assert "127.0.0.1:9/x/y:v1: ADMIT" in result.out
     assert "ghcr.io/acme/app:v1: DENY" in result.out and "no matching policies" in result.out
-    allowed = run(["policy", "test", "--policy", str(policy), "--no-match", "allow", "ghcr.io/acme/app:v1"])
+    allowed = run(
+        ["policy", "test", "--policy", str(policy), "--no-match", "allow", "ghcr.io/acme/app:v1"]
+    )
     assert allowed.code == 0, allowed.err
 
 
@@ -152,7 +173,17 @@ def test_kyverno_count_counts_distinct_keys_and_attestation_conditions(
 
     sbom = tmp_path / "bom.json"
     sbom.write_text(json.dumps(SBOM))
-    _sign(registry, keys["first"], image, tmp_path, "attest", "--type", "cyclonedx", "--predicate", str(sbom))
+    _sign(
+        registry,
+        keys["first"],
+        image,
+        tmp_path,
+        "attest",
+        "--type",
+        "cyclonedx",
+        "--predicate",
+        str(sbom),
+    )
     text = policy.read_text()
     [line] = [x for x in text.splitlines() if x.strip() == "attestors:"]
     pad = line[: len(line) - len(line.lstrip())]
@@ -186,7 +217,8 @@ def test_bad_policy_files_give_one_line_errors(tmp_path: Path) -> None:
     cases = {
         "yaml.yaml": "a: [\n",
         "kind.yaml": "apiVersion: v9\nkind: Nope\n",
-        "glob.yaml": "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: x}\n"
+        "glob.yaml": "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\n"
+        "metadata: {name: x}\n"
         "spec: {images: [{glob: 'a b'}], authorities: [{static: {action: pass}}]}\n",
     }
     for name, text in cases.items():

@@ -147,7 +147,9 @@ class CertificateAuthority:
 
     @property
     def id(self) -> str:
-        digest = hashlib.sha256((self.cert_pem or b"") + b"\0" + (self.chain_pem or b"")).hexdigest()
+        digest = hashlib.sha256(
+            (self.cert_pem or b"") + b"\0" + (self.chain_pem or b"")
+        ).hexdigest()
         return f"certificate:sha256:{digest}"
 
     def check(self, thing: SignedThing, context: CheckContext) -> Acceptance:

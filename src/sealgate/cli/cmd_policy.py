@@ -48,7 +48,8 @@ def register(sub: Any) -> None:
     test.add_argument(
         "--no-match",
         choices=["deny", "warn", "allow"],
-        help="images no policy matches (default: the config-policy-controller ConfigMap's, else deny)",
+        help="images no policy matches (default: a config-policy-controller ConfigMap's "
+        "no-match-policy, else deny)",
     )
     test.add_argument(
         "--rekor-public-key",
@@ -102,7 +103,9 @@ def _resource(path: Path | None) -> tuple[Any, list[str]]:
     if path is None:
         return IMPLICIT_POD, []
     try:
-        documents = [d for d in parse_yaml(read_input(path), source=str(path)) if d.data is not None]
+        documents = [
+            d for d in parse_yaml(read_input(path), source=str(path)) if d.data is not None
+        ]
     except ConfigError as err:
         raise InputError(err.message) from None
     if len(documents) != 1:
@@ -118,14 +121,23 @@ def _test(args: argparse.Namespace) -> int:
     from sealgate.policy.loaders import LoadOptions, load_policy_set
     from sealgate.workflows.policy_test import judge_images
 
-    sources = [(str(p), read_capped(p, _MAX_POLICY_FILE, error=ConfigError)) for p in _policy_files(args.policy)]
-    policies = load_policy_set(sources, no_match=args.no_match, options=LoadOptions(_rekor_keys(args)))
+    sources = [
+        (str(p), read_capped(p, _MAX_POLICY_FILE, error=ConfigError))
+        for p in _policy_files(args.policy)
+    ]
+    policies = load_policy_set(
+        sources, no_match=args.no_match, options=LoadOptions(_rekor_keys(args))
+    )
     resource, manifest_images = _resource(args.resource)
     images = list(args.images) or manifest_images
     if not images:
         raise UsageError("policy test: give IMAGE arguments, or a --resource with containers")
     decisions = judge_images(
-        images, policies, resource=resource, open_client=lambda: open_client(args), reference_time=utc_now()
+        images,
+        policies,
+        resource=resource,
+        open_client=lambda: open_client(args),
+        reference_time=utc_now(),
     )
     report = explain_all(decisions)
     if args.output == "json":
@@ -135,7 +147,9 @@ def _test(args: argparse.Namespace) -> int:
     denied = [d for d in decisions if not d.admitted]
     if not denied:
         return ExitCode.OK
-    unsure = all(o.could_not_check for d in denied for o in d.matched if not o.passed) and all(d.matched for d in denied)
+    unsure = all(o.could_not_check for d in denied for o in d.matched if not o.passed) and all(
+        d.matched for d in denied
+    )
     return ExitCode.COULD_NOT_CHECK if unsure else ExitCode.FAILURE
 
 
@@ -156,8 +170,12 @@ def _print_text(report: dict[str, Any]) -> None:
                     lines.append(f"      {requirement['label']}: {mark}: {requirement['detail']}")
                     for authority in requirement["authorities"]:
                         verdict = "vouched" if authority["passed"] else "refused"
-                        lines.append(f"        - {authority['name']}: {verdict}: {authority['detail']}")
+                        lines.append(
+                            f"        - {authority['name']}: {verdict}: {authority['detail']}"
+                        )
             lines.extend(f"    note: {note}" for note in policy["notes"])
-        lines.extend(f"  not applied: {item['name']}: {item['why']}" for item in image["notApplied"])
+        lines.extend(
+            f"  not applied: {item['name']}: {item['why']}" for item in image["notApplied"]
+        )
     lines.append(f"{report['admitted']} admitted, {report['denied']} denied")
     print("\n".join(lines))

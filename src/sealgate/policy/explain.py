@@ -39,10 +39,16 @@ def _authorities(requirement: Requirement) -> list[Authority]:
     return list(seen.values())
 
 
-def _per_authority(requirement: Requirement, results: Sequence[SignatureResult[Any]]) -> tuple[AuthorityResult, ...]:
+def _per_authority(
+    requirement: Requirement, results: Sequence[SignatureResult[Any]]
+) -> tuple[AuthorityResult, ...]:
     out = []
     for authority in _authorities(requirement):
-        vouched = [r.label for r in results if r.ok and any(a.authority == authority.id for a in r.accepted)]
+        vouched = [
+            r.label
+            for r in results
+            if r.ok and any(a.authority == authority.id for a in r.accepted)
+        ]
         if vouched:
             out.append(AuthorityResult(authority.name, True, "vouched for " + ", ".join(vouched)))
             continue
@@ -52,7 +58,9 @@ def _per_authority(requirement: Requirement, results: Sequence[SignatureResult[A
             for rejection in r.rejected
             if rejection.authority == authority.id
         ]
-        accepted_elsewhere = [r for r in results if any(a.authority == authority.id for a in r.accepted)]
+        accepted_elsewhere = [
+            r for r in results if any(a.authority == authority.id for a in r.accepted)
+        ]
         if not reasons and accepted_elsewhere:
             reasons = [r.error.message for r in accepted_elsewhere if r.error is not None]
         detail = "; ".join(dict.fromkeys(reasons)) if reasons else "no signature to check"
@@ -60,7 +68,9 @@ def _per_authority(requirement: Requirement, results: Sequence[SignatureResult[A
     return tuple(out)
 
 
-def _evidence(signatures: SignatureVerdict | None, attestations: Sequence[AttestationVerdict]) -> dict[str, Any]:
+def _evidence(
+    signatures: SignatureVerdict | None, attestations: Sequence[AttestationVerdict]
+) -> dict[str, Any]:
     evidence: dict[str, Any] = {}
     if signatures is not None:
         evidence["signatures"] = [
@@ -112,9 +122,16 @@ def requirement_outcome(
         return RequirementOutcome.from_error(
             requirement.label, error, authorities=_per_authority(requirement, results)
         )
-    passed_by = sorted({a for v in attestations for a in v.authorities} | set(signatures.authorities if signatures else ()))
-    names = {a.id: a.name for a in _authorities(requirement)} | {a.id: a.name for a in requirement.policy.authorities}
-    detail = "vouched by " + ", ".join(names.get(a, a) for a in passed_by) if passed_by else "passed"
+    passed_by = sorted(
+        {a for v in attestations for a in v.authorities}
+        | set(signatures.authorities if signatures else ())
+    )
+    names = {a.id: a.name for a in _authorities(requirement)} | {
+        a.id: a.name for a in requirement.policy.authorities
+    }
+    detail = (
+        "vouched by " + ", ".join(names.get(a, a) for a in passed_by) if passed_by else "passed"
+    )
     return RequirementOutcome(
         requirement.label,
         True,
@@ -144,7 +161,8 @@ def _policy(outcome: PolicyOutcome) -> dict[str, Any]:
                         "reason": r.reason or None,
                         "couldNotCheck": r.could_not_check,
                         "authorities": [
-                            {"name": a.name, "passed": a.passed, "detail": a.detail} for a in r.authorities
+                            {"name": a.name, "passed": a.passed, "detail": a.detail}
+                            for a in r.authorities
                         ],
                     }
                     for r in group.requirements

@@ -21,6 +21,7 @@ Matching is linear-time in practice (no backtracking regular expressions on user
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -134,10 +135,8 @@ def ggcr_name(image: str) -> str:
     base, digest = parts
     if not digest.startswith("sha256:") or not _SHA256_HEX.fullmatch(digest[7:]):
         raise _bad_name(image, "unsupported or malformed digest")
-    try:
+    with contextlib.suppress(UsageError):
         base = _ggcr_tag(image, base)[0]
-    except UsageError:
-        pass
     return f"{_ggcr_repository(image, base)}@{digest}"
 
 

@@ -1,4 +1,4 @@
-"""Kyverno attestation ``conditions``: ``any``/``all`` blocks of key/operator/value, evaluated as Kyverno does.
+"""Kyverno attestation ``conditions`` (``any``/``all`` key/operator/value), as Kyverno decides.
 
 Kyverno adds the statement's ``predicate`` to the root of its JSON context, substitutes
 ``{{ jmespath }}`` variables in ``key`` and ``value`` (a string that is exactly one variable
@@ -68,7 +68,7 @@ def _compile_variable(text: str) -> Condition:
         compiled = compile_condition(text.strip())
     except UsageError as err:
         raise ConfigError(err.message) from err
-    unknown = _functions(compiled._ast) - _STANDARD_FUNCTIONS  # noqa: SLF001 - our own module's AST
+    unknown = _functions(compiled._ast) - _STANDARD_FUNCTIONS
     if unknown:
         raise ConfigError(
             f"JMESPath function(s) {', '.join(sorted(unknown))} are Kyverno extensions, "
@@ -125,7 +125,9 @@ def _as_go(value: Any) -> Any:
 
 def _string_equals(key: str, value: Any) -> bool:
     key_duration = parse_duration_seconds(key) if key != "0" else None
-    value_duration = parse_duration_seconds(value) if isinstance(value, str) and value != "0" else None
+    value_duration = (
+        parse_duration_seconds(value) if isinstance(value, str) and value != "0" else None
+    )
     if key_duration is not None or value_duration is not None:
         other = value_duration if value_duration is not None else _seconds(value)
         return key_duration is not None and other is not None and key_duration == other
@@ -198,14 +200,22 @@ def _found(k: str, values: list[str]) -> bool:
 
 
 def _any_in(key: Any, value: Any) -> bool:
-    if isinstance(value, str) and wildcard_match(value, go_sprint(key)) and not isinstance(key, list):
+    if (
+        isinstance(value, str)
+        and wildcard_match(value, go_sprint(key))
+        and not isinstance(key, list)
+    ):
         return True
     values = _values_list(value)
     return any(_found(k, values) for k in _keys_list(key))
 
 
 def _all_in(key: Any, value: Any) -> bool:
-    if isinstance(value, str) and not isinstance(key, list) and wildcard_match(value, go_sprint(key)):
+    if (
+        isinstance(value, str)
+        and not isinstance(key, list)
+        and wildcard_match(value, go_sprint(key))
+    ):
         return True
     values = _values_list(value)
     return all(_found(k, values) for k in _keys_list(key))
@@ -318,7 +328,9 @@ class KyvernoConditionBlock:
             raise ConditionFailed(f"{self.label}: the statement has no predicate object")
         failed = [c for c in self.all_of if not c.holds(predicate, budget)]
         if failed:
-            raise ConditionFailed(f"{self.label}: {failed[0].message or failed[0].describe()} is not met")
+            raise ConditionFailed(
+                f"{self.label}: {failed[0].message or failed[0].describe()} is not met"
+            )
         if self.any_of and not any(c.holds(predicate, budget) for c in self.any_of):
             raise ConditionFailed(f"{self.label}: none of the 'any' conditions is met")
         return True

@@ -17,15 +17,17 @@ __all__ = ["go_sprint", "parse_duration_seconds", "parse_quantity"]
 _DURATION_UNITS = {
     "ns": Decimal("1e-9"),
     "us": Decimal("1e-6"),
-    "µs": Decimal("1e-6"),  # noqa: RUF001 - Go accepts the micro sign
-    "μs": Decimal("1e-6"),  # noqa: RUF001 - and the Greek mu
+    "µs": Decimal("1e-6"),
+    "μs": Decimal("1e-6"),
     "ms": Decimal("1e-3"),
     "s": Decimal(1),
     "m": Decimal(60),
     "h": Decimal(3600),
 }
-_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")  # noqa: RUF001
-_QUANTITY = re.compile(r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?")
+_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
+_QUANTITY = re.compile(
+    r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?"
+)
 _SUFFIXES = {
     "": Decimal(1),
     "n": Decimal("1e-9"),
@@ -63,7 +65,9 @@ def parse_duration_seconds(text: str) -> Decimal | None:
         found = _DURATION_PART.match(rest, position)
         if found is None or found[1] in ("", "."):
             return None
-        total += Decimal(found[1] if found[1][0] != "." else "0" + found[1]) * _DURATION_UNITS[found[2]]
+        total += (
+            Decimal(found[1] if found[1][0] != "." else "0" + found[1]) * _DURATION_UNITS[found[2]]
+        )
         position = found.end()
     return sign * total
 
@@ -83,7 +87,7 @@ def parse_quantity(text: str) -> Decimal | None:
         return None
 
 
-def _go_float(value: float) -> str:
+def _go_float(value: float) -> str:  # noqa: PLR0911 - one exit per Go case
     """``fmt.Sprint(float64)``: shortest digits, %e when the exponent is < -4 or >= 6."""
     if math.isnan(value):
         return "NaN"
@@ -107,7 +111,7 @@ def _go_float(value: float) -> str:
     return f"{sign}{digits[:point]}.{digits[point:]}"
 
 
-def go_sprint(value: object) -> str:
+def go_sprint(value: object) -> str:  # noqa: PLR0911 - one exit per Go type
     """Go ``fmt.Sprint`` of a decoded JSON scalar (numbers as float64, as Go decodes them).
 
     Lists and objects are not needed by the operators that call this (they only stringify

@@ -115,7 +115,9 @@ class Requirement:
 
 def _static_results(policy: Policy) -> tuple[AuthorityResult, ...]:
     return tuple(
-        AuthorityResult(a.name, a.action == "pass", "static pass" if a.action == "pass" else a.refusal())
+        AuthorityResult(
+            a.name, a.action == "pass", "static pass" if a.action == "pass" else a.refusal()
+        )
         for a in policy.authorities
         if isinstance(a, StaticAuthority)
     )
@@ -322,10 +324,14 @@ class ImageDecision:
         return self.decision != "deny"
 
 
+_NO_MATCH_DECISION: Mapping[NoMatch, Decision] = {"deny": "deny", "warn": "warn", "allow": "admit"}
+
 RequirementChecker = Callable[[Requirement], RequirementOutcome]
 
 
-def _evaluate(policy: ImagePolicy, image: str, target: Resource, check: RequirementChecker) -> PolicyOutcome:
+def _evaluate(
+    policy: ImagePolicy, image: str, target: Resource, check: RequirementChecker
+) -> PolicyOutcome:
     from sealgate.errors import ConfigError as _ConfigError
 
     failures: list[str] = []
@@ -382,15 +388,13 @@ def decide(
         elif why != "no image pattern matches":
             not_matched.append((policy.name, why))
     if not outcomes:
-        verdict: Decision = {"deny": "deny", "warn": "warn", "allow": "admit"}[policies.no_match]
-        reasons = () if verdict == "admit" else ("no matching policies",)
-        return ImageDecision(image, target, verdict, (), tuple(not_matched), reasons)
+        verdict: Decision = _NO_MATCH_DECISION[policies.no_match]
+        why_not: tuple[str, ...] = () if verdict == "admit" else ("no matching policies",)
+        return ImageDecision(image, target, verdict, (), tuple(not_matched), why_not)
     failed = [o for o in outcomes if not o.passed]
     reasons = tuple(f"{o.policy.name}: {_why(o)}" for o in failed)
-    if any(o.mode == "enforce" for o in failed):
-        verdict = "deny"
-    else:
-        verdict = "warn" if failed else "admit"
+    enforced = any(o.mode == "enforce" for o in failed)
+    verdict = "deny" if enforced else "warn" if failed else "admit"
     return ImageDecision(image, target, verdict, tuple(outcomes), tuple(not_matched), reasons)
 
 

@@ -32,7 +32,15 @@ __all__ = [
 #: Kinds whose pod template Kyverno's auto-generated rules cover (its default
 #: ``pod-policies.kyverno.io/autogen-controllers``).
 POD_CONTROLLERS = frozenset(
-    {"DaemonSet", "Deployment", "Job", "StatefulSet", "ReplicaSet", "ReplicationController", "CronJob"}
+    {
+        "DaemonSet",
+        "Deployment",
+        "Job",
+        "StatefulSet",
+        "ReplicaSet",
+        "ReplicationController",
+        "CronJob",
+    }
 )
 _POD_SPEC_PATHS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {"Pod": ("spec",), "CronJob": ("spec", "jobTemplate", "spec", "template", "spec")}
@@ -183,7 +191,11 @@ class LabelSelector:
 
 
 def guess_plural(kind: str) -> str:
-    """apimachinery ``meta.UnsafeGuessKindToResource``: ``Pod`` -> ``pods``, ``Policy`` -> ``policies``."""
+    """apimachinery ``meta.UnsafeGuessKindToResource``: ``Pod`` -> ``pods``, ``y`` -> ``ies``.
+
+    Returns:
+        The guessed plural resource name.
+    """
     singular = kind.lower()
     if not singular or singular.endswith("endpoints"):
         return singular

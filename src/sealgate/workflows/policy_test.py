@@ -14,8 +14,15 @@ from datetime import datetime
 
 from sealgate.errors import SealgateError, UsageError
 from sealgate.oci import Reference, RegistryClient
+from sealgate.policy import AttestationVerdict
 from sealgate.policy.explain import requirement_outcome
-from sealgate.policy.matching import ImageDecision, PolicySet, Requirement, RequirementOutcome, decide
+from sealgate.policy.matching import (
+    ImageDecision,
+    PolicySet,
+    Requirement,
+    RequirementOutcome,
+    decide,
+)
 from sealgate.policy.resources import Resource
 from sealgate.workflows.targets import ResolvedImage, resolve_image
 from sealgate.workflows.verify import verify_attestations, verify_signatures
@@ -43,7 +50,9 @@ class _LazyRegistry:
             self._context.__exit__(None, None, None)
 
 
-def _checker(image: str, registry: _LazyRegistry, reference_time: datetime) -> Callable[[Requirement], RequirementOutcome]:
+def _checker(
+    image: str, registry: _LazyRegistry, reference_time: datetime
+) -> Callable[[Requirement], RequirementOutcome]:
     resolved: list[ResolvedImage | SealgateError] = []
 
     def check(requirement: Requirement) -> RequirementOutcome:
@@ -62,14 +71,23 @@ def _checker(image: str, registry: _LazyRegistry, reference_time: datetime) -> C
             signatures = None
             if requirement.signatures:
                 signatures = verify_signatures(
-                    client, target.ref, policy, reference_time=reference_time,
-                    repository=repository, known_to_exist=True,
+                    client,
+                    target.ref,
+                    policy,
+                    reference_time=reference_time,
+                    repository=repository,
+                    known_to_exist=True,
                 ).verdict
-            attestations = ()
+            attestations: tuple[AttestationVerdict, ...] = ()
             if policy.attestations:
                 attestations = verify_attestations(
-                    client, target.ref, policy, policy.attestations,
-                    reference_time=reference_time, repository=repository, image=target,
+                    client,
+                    target.ref,
+                    policy,
+                    policy.attestations,
+                    reference_time=reference_time,
+                    repository=repository,
+                    image=target,
                 ).verdicts
         except SealgateError as error:
             return requirement_outcome(requirement, error=error)
@@ -103,7 +121,9 @@ def judge_images(
     try:
         for image in images:
             try:
-                decisions.append(decide(image, resource, policies, _checker(image, registry, reference_time)))
+                decisions.append(
+                    decide(image, resource, policies, _checker(image, registry, reference_time))
+                )
             except UsageError as error:
                 decisions.append(ImageDecision(image, resource, "deny", (), (), (error.message,)))
     finally:

@@ -10,7 +10,13 @@ from __future__ import annotations
 import pytest
 
 from sealgate.errors import ConfigError, UsageError
-from sealgate.policy.globs import KyvernoWildcard, SigstoreGlob, ggcr_name, kyverno_image, wildcard_match
+from sealgate.policy.globs import (
+    KyvernoWildcard,
+    SigstoreGlob,
+    ggcr_name,
+    kyverno_image,
+    wildcard_match,
+)
 
 DIGEST = "sha256:5504f2a95018e3d8a52d80d9e1a128c6ea337581808ff9fe96f5628ce2336350"
 
@@ -105,7 +111,11 @@ KYVERNO_WILDCARD_TABLE = [
     ("my-bucket/In*", "my-bucket/India/Karnataka/", True),
     ("my-bucket/In*", "my-bucket/Karnataka/India/", False),
     ("my-bucket/In*/Ka*/Ban", "my-bucket/India/Karnataka/Ban/Ban/Ban/Ban/Ban", True),
-    ("my-bucket/In*/Ka*/Ban", "my-bucket/India/State1/State2/Karnataka/Area1/Area2/Area3/Ban", True),
+    (
+        "my-bucket/In*/Ka*/Ban",
+        "my-bucket/India/State1/State2/Karnataka/Area1/Area2/Area3/Ban",
+        True,
+    ),
     ("my-bucket/In*/Ka*/Ban", "my-bucket/India/Karnataka/Bangalore", False),
     ("my-bucket/In*/Ka*/Ban*", "my-bucket/India/Karnataka/Bangalore", True),
     ("my-bucket/oo*", "my-bucket/odo", False),

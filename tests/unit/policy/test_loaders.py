@@ -52,7 +52,9 @@ def test_cip_key_authority_with_attestations_checks_attestations_only() -> None:
     [requirement] = group.alternatives
     assert requirement.signatures is False
     assert requirement.policy.tlog.insecure_ignore_tlog is False
-    assert [r.predicate_type for r in requirement.policy.attestations] == ["https://cyclonedx.org/bom"]
+    assert [r.predicate_type for r in requirement.policy.attestations] == [
+        "https://cyclonedx.org/bom"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -211,11 +213,22 @@ def test_kyverno_rule_loads_with_match_exclude_skip_overrides_and_digest_rule() 
     prod = Resource("Deployment", "apps/v1", "prod", "web")
     assert policy.applies("ghcr.io/acme/app:v1", prod) == (True, "")
     assert policy.applies("ghcr.io/acme/tools:v1", prod)[1] == "image is in skipImageReferences"
-    assert policy.applies("ghcr.io/acme/app:v1", Resource("Pod", "v1", "prod", "debug-1"))[1] == "resource is excluded"
-    assert policy.applies("ghcr.io/acme/app:v1", Resource("Pod", "v1", "other"))[1] == "resource does not match"
+    assert (
+        policy.applies("ghcr.io/acme/app:v1", Resource("Pod", "v1", "prod", "debug-1"))[1]
+        == "resource is excluded"
+    )
+    assert (
+        policy.applies("ghcr.io/acme/app:v1", Resource("Pod", "v1", "other"))[1]
+        == "resource does not match"
+    )
     assert policy.mode_for(Resource("Pod", "v1", "dev-7")) == "warn"
     assert policy.mode_for(prod) == "enforce"
-    decision = decide("ghcr.io/acme/app:v1", prod, load(KYVERNO), lambda r: RequirementOutcome(r.label, True, "ok"))
+    decision = decide(
+        "ghcr.io/acme/app:v1",
+        prod,
+        load(KYVERNO),
+        lambda r: RequirementOutcome(r.label, True, "ok"),
+    )
     assert decision.decision == "deny"
     assert "not pinned by digest" in decision.reasons[0]
 
@@ -225,9 +238,21 @@ def test_kyverno_rule_loads_with_match_exclude_skip_overrides_and_digest_rule() 
     [
         ("mutateDigest: false", "mutateDigest: false\n          type: Notary", "only type Cosign"),
         ("count: 1", "count: 2", "threshold 2 exceeds"),
-        ("validationFailureAction: Enforce", "validationFailureAction: Audit\n  background: true", None),
-        ("                - keys:", "                - attestor: {entries: []}\n                - keys:", "nested attestor"),
-        ("      verifyImages:", "      preconditions: {all: []}\n      verifyImages:", "preconditions rules"),
+        (
+            "validationFailureAction: Enforce",
+            "validationFailureAction: Audit\n  background: true",
+            None,
+        ),
+        (
+            "                - keys:",
+            "                - attestor: {entries: []}\n                - keys:",
+            "nested attestor",
+        ),
+        (
+            "      verifyImages:",
+            "      preconditions: {all: []}\n      verifyImages:",
+            "preconditions rules",
+        ),
     ],
 )
 def test_kyverno_refusals(old: str, new: str, message: str | None) -> None:
@@ -241,7 +266,7 @@ def test_kyverno_refusals(old: str, new: str, message: str | None) -> None:
 
 def test_kyverno_audit_with_mutate_digest_is_refused_as_upstream() -> None:
     text = KYVERNO.replace("Enforce", "Audit").replace("          mutateDigest: false\n", "")
-    text = text.replace("    - {action: Audit, namespaces: [\"dev-*\"]}\n", "").replace(
+    text = text.replace('    - {action: Audit, namespaces: ["dev-*"]}\n', "").replace(
         "  validationFailureActionOverrides:\n", ""
     )
     with pytest.raises(ConfigError, match="mutateDigest must be set to false"):
@@ -284,7 +309,10 @@ def test_sealgate_kind_attestation_authorities_by_name() -> None:
             data: |
 {_indent(PUBLIC_PEM, 14)}
       attestations:
-        - {{name: sbom, predicateType: cyclonedx, authorities: [release], conditions: ["length(predicate.components) > `0`"]}}
+        - name: sbom
+          predicateType: cyclonedx
+          authorities: [release]
+          conditions: ["length(predicate.components) > `0`"]
     """
     [policy] = load(text).policies
     requirement = policy.groups[0].alternatives[0]

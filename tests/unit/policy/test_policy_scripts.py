@@ -6,13 +6,20 @@ import pytest
 
 from sealgate.checks.conditions import ConditionFailed
 from sealgate.errors import ConfigError
-from sealgate.policy.kyverno_conditions import KyvernoCondition, KyvernoConditionBlock, compile_kyverno_value
+from sealgate.policy.kyverno_conditions import (
+    KyvernoCondition,
+    KyvernoConditionBlock,
+    compile_kyverno_value,
+)
 from sealgate.policy.rego import RegoPolicy
 
 STATEMENT = {
     "predicateType": "https://cosign.sigstore.dev/attestation/vuln/v1",
     "predicate": {
-        "scanner": {"uri": "pkg:github/aquasecurity/trivy@0.50", "result": {"critical": 0, "high": 2}},
+        "scanner": {
+            "uri": "pkg:github/aquasecurity/trivy@0.50",
+            "result": {"critical": 0, "high": 2},
+        },
         "metadata": {"age": "36h", "size": "1Gi"},
         "tags": ["a", "b"],
         "count": 1000000,
@@ -62,12 +69,15 @@ def test_missing_variable_and_kyverno_functions_fail_closed() -> None:
 
 
 def test_rego_policy_controller_shapes() -> None:
-    plain = RegoPolicy.compile("t", 'package sigstore\nisCompliant { input.predicate.scanner.result.critical == 0 }')
+    plain = RegoPolicy.compile(
+        "t", "package sigstore\nisCompliant { input.predicate.scanner.result.critical == 0 }"
+    )
     assert plain.holds(STATEMENT)
     assert not plain.holds({"predicate": {}})
     result_set = RegoPolicy.compile(
         "s",
-        'package sigstore\nisCompliant[r] { r := {"result": count(input.predicate.tags) == 2, "error": ""} }',
+        "package sigstore\nisCompliant[r] {"
+        ' r := {"result": count(input.predicate.tags) == 2, "error": ""} }',
     )
     assert result_set.holds(STATEMENT)
     assert not result_set.holds({"predicate": {"tags": []}})

@@ -40,7 +40,11 @@ def _no_match(root: Node) -> NoMatch | None:
     meta = top["metadata"].fields({"name", "namespace", "labels", "annotations"}, required={"name"})
     if meta["name"].value != _CONFIG_MAP:
         meta["name"].fail(f"only the {_CONFIG_MAP} ConfigMap is read (its no-match-policy)")
-    data = top["data"].fields({"no-match-policy", "fail-on-empty-authorities"}) if "data" in top else {}
+    data = (
+        top["data"].fields({"no-match-policy", "fail-on-empty-authorities"})
+        if "data" in top
+        else {}
+    )
     if "no-match-policy" not in data:
         return None
     choice = data["no-match-policy"].choice(("deny", "warn", "allow"))

@@ -1,4 +1,4 @@
-"""Sigstore policy-controller ``ClusterImagePolicy`` (``policy.sigstore.dev/v1alpha1``, ``v1beta1``).
+"""Sigstore policy-controller ``ClusterImagePolicy`` (``policy.sigstore.dev`` v1alpha1, v1beta1).
 
 Each authority becomes one :class:`~sealgate.policy.matching.Requirement` of a single group,
 so any authority passes the policy, as upstream: a ``key`` (inline ``data``), ``keyless``
@@ -22,14 +22,20 @@ from sealgate.checks.conditions import StatementCondition
 from sealgate.checks.keyless_identity import IdentitySpec, KeylessAuthority
 from sealgate.checks.tlog import TlogPolicy
 from sealgate.errors import ConfigError
-from sealgate.policy.loaders._common import LoadOptions, key_authority, predicate_type, repository, sigstore_glob
+from sealgate.policy.loaders._common import (
+    LoadOptions,
+    key_authority,
+    predicate_type,
+    repository,
+    sigstore_glob,
+)
 from sealgate.policy.loaders._nodes import Node
 from sealgate.policy.loaders.scripts import policy_script
 from sealgate.policy.matching import ImagePolicy, PolicyScript, Requirement, RequirementGroup
 from sealgate.policy.model import AttestationRule, Policy
 from sealgate.policy.resources import LabelRequirement, LabelSelector, SigstoreResourceMatch
 
-__all__ = ["API_VERSIONS", "KIND", "load_cluster_image_policy", "label_selector"]
+__all__ = ["API_VERSIONS", "KIND", "label_selector", "load_cluster_image_policy"]
 
 API_VERSIONS = ("policy.sigstore.dev/v1alpha1", "policy.sigstore.dev/v1beta1")
 KIND = "ClusterImagePolicy"
@@ -87,7 +93,10 @@ def _keys(node: Node, name: str) -> list[Authority]:
     blocks = _PEM_BLOCK.findall(fields["data"].string()) or [fields["data"].string()]
     data = fields["data"]
     return [
-        key_authority(data.child(0, block) if len(blocks) > 1 else data, name if len(blocks) == 1 else f"{name}[{i}]")
+        key_authority(
+            data.child(0, block) if len(blocks) > 1 else data,
+            name if len(blocks) == 1 else f"{name}[{i}]",
+        )
         for i, block in enumerate(blocks)
     ]
 
@@ -119,7 +128,12 @@ def _keyless(node: Node, name: str) -> KeylessAuthority:
     roots = None
     if "ca-cert" in fields:
         cert = fields["ca-cert"].fields(
-            {"data"}, refused={"kms": _SECRETS, "secretRef": _SECRETS, "hashAlgorithm": "not for CA certificates"}
+            {"data"},
+            refused={
+                "kms": _SECRETS,
+                "secretRef": _SECRETS,
+                "hashAlgorithm": "not for CA certificates",
+            },
         )
         if "data" not in cert:
             fields["ca-cert"].fail("ca-cert.data is required")
@@ -129,7 +143,11 @@ def _keyless(node: Node, name: str) -> KeylessAuthority:
     if "insecureIgnoreSCT" in fields:
         fields["insecureIgnoreSCT"].boolean()
     identities = tuple(_identity(i) for i in fields["identities"].items(allow_empty=False))
-    url = fields["url"].string() if "url" in fields else ("" if roots else "https://fulcio.sigstore.dev")
+    url = (
+        fields["url"].string()
+        if "url" in fields
+        else ("" if roots else "https://fulcio.sigstore.dev")
+    )
     return KeylessAuthority(name, identities, roots, url)
 
 
@@ -161,7 +179,7 @@ def _attestation_rule(node: Node, authority: Authority) -> AttestationRule:
     return AttestationRule(name, predicate_type(fields["predicateType"]), conditions, (authority,))
 
 
-def _authority(node: Node, index: int, options: LoadOptions) -> Requirement:
+def _authority(node: Node, index: int, options: LoadOptions) -> Requirement:  # noqa: PLR0912 - one branch per optional field
     fields = node.fields(
         {"name", "key", "keyless", "static", "source", "ctlog", "attestations", "signatureFormat"},
         refused={"rfc3161timestamp": "RFC 3161 timestamps"},
@@ -170,7 +188,10 @@ def _authority(node: Node, index: int, options: LoadOptions) -> Requirement:
     present = [k for k in ("key", "keyless", "static") if k in fields]
     if len(present) != 1:
         node.fail("exactly one of key, keyless or static is required")
-    if "signatureFormat" in fields and fields["signatureFormat"].choice(("legacy", "bundle")) != "legacy":
+    if (
+        "signatureFormat" in fields
+        and fields["signatureFormat"].choice(("legacy", "bundle")) != "legacy"
+    ):
         fields["signatureFormat"].fail("the bundle signature format is not supported")
     if "static" in fields:
         for other in ("attestations", "source", "ctlog"):
@@ -202,7 +223,8 @@ def _authority(node: Node, index: int, options: LoadOptions) -> Requirement:
         )
         if "signaturePullSecrets" in source:
             source["signaturePullSecrets"].fail(
-                "not supported: pull secrets are cluster objects; sealgate uses the local credentials"
+                "not supported: pull secrets are cluster objects; "
+                "sealgate uses the local credentials"
             )
         where = repository(source["oci"]) if "oci" in source else None
     rules: tuple[AttestationRule, ...] = ()
@@ -214,7 +236,8 @@ def _authority(node: Node, index: int, options: LoadOptions) -> Requirement:
         )
         if len(authorities) > 1:
             rules = tuple(
-                AttestationRule(r.name, r.predicate_type, r.conditions, tuple(authorities)) for r in rules
+                AttestationRule(r.name, r.predicate_type, r.conditions, tuple(authorities))
+                for r in rules
             )
     policy = Policy(name, tuple(authorities), tlog=tlog, attestations=rules)
     return Requirement(f"authority {name}", policy, signatures=not rules, repository=where)
@@ -230,7 +253,15 @@ def load_cluster_image_policy(root: Node, options: LoadOptions) -> list[ImagePol
         {"apiVersion", "kind", "metadata", "spec", "status"}, required={"metadata", "spec"}
     )
     meta = top["metadata"].fields(
-        {"name", "labels", "annotations", "uid", "resourceVersion", "generation", "creationTimestamp"},
+        {
+            "name",
+            "labels",
+            "annotations",
+            "uid",
+            "resourceVersion",
+            "generation",
+            "creationTimestamp",
+        },
         required={"name"},
     )
     name = meta["name"].string()
@@ -242,7 +273,8 @@ def load_cluster_image_policy(root: Node, options: LoadOptions) -> list[ImagePol
         for item in spec["images"].items(allow_empty=False)
     )
     requirements = tuple(
-        _authority(item, i, options) for i, item in enumerate(spec["authorities"].items(allow_empty=False))
+        _authority(item, i, options)
+        for i, item in enumerate(spec["authorities"].items(allow_empty=False))
     )
     labels = [r.label for r in requirements]
     for item, label in zip(spec["authorities"].items(), labels, strict=True):

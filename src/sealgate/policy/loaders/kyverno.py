@@ -29,8 +29,20 @@ from sealgate.checks.authorities import Authority
 from sealgate.checks.keyless_identity import CertificateAuthority, IdentitySpec, KeylessAuthority
 from sealgate.checks.tlog import TlogPolicy
 from sealgate.errors import ConfigError
-from sealgate.policy.kyverno_conditions import KyvernoCondition, KyvernoConditionBlock, OPERATORS, compile_kyverno_value
-from sealgate.policy.loaders._common import LoadOptions, key_authority, kyverno_pattern, predicate_type, rekor_keys_from_pem, repository
+from sealgate.policy.kyverno_conditions import (
+    OPERATORS,
+    KyvernoCondition,
+    KyvernoConditionBlock,
+    compile_kyverno_value,
+)
+from sealgate.policy.loaders._common import (
+    LoadOptions,
+    key_authority,
+    kyverno_pattern,
+    predicate_type,
+    rekor_keys_from_pem,
+    repository,
+)
 from sealgate.policy.loaders._nodes import Node
 from sealgate.policy.loaders.cip import label_selector
 from sealgate.policy.matching import ImagePolicy, Mode, Requirement, RequirementGroup
@@ -50,7 +62,13 @@ _AUTOGEN = "pod-policies.kyverno.io/autogen-controllers"
 class _Match:
     """``match``/``exclude``: ``any`` (one filter), ``all`` (every filter), or ``resources``."""
 
-    def __init__(self, any_of: tuple[KyvernoResourceFilter, ...], all_of: tuple[KyvernoResourceFilter, ...], autogen: frozenset[str], namespace: str | None) -> None:
+    def __init__(
+        self,
+        any_of: tuple[KyvernoResourceFilter, ...],
+        all_of: tuple[KyvernoResourceFilter, ...],
+        autogen: frozenset[str],
+        namespace: str | None,
+    ) -> None:
         self.any_of, self.all_of, self.autogen, self.namespace = any_of, all_of, autogen, namespace
 
     def matches(self, target: Resource) -> bool:
@@ -83,15 +101,23 @@ def _resource_description(node: Node) -> KyvernoResourceFilter:
 def _filter(node: Node) -> KyvernoResourceFilter:
     fields = node.fields(
         {"resources"},
-        refused={k: "user-info matches (no admission request here)" for k in ("subjects", "roles", "clusterRoles")},
+        refused=dict.fromkeys(
+            ("subjects", "roles", "clusterRoles"), "user-info matches (no admission request here)"
+        ),
     )
-    return _resource_description(fields["resources"]) if "resources" in fields else KyvernoResourceFilter()
+    return (
+        _resource_description(fields["resources"])
+        if "resources" in fields
+        else KyvernoResourceFilter()
+    )
 
 
 def _match(node: Node, autogen: frozenset[str], namespace: str | None) -> _Match:
     fields = node.fields(
         {"any", "all", "resources"},
-        refused={k: "user-info matches (no admission request here)" for k in ("subjects", "roles", "clusterRoles")},
+        refused=dict.fromkeys(
+            ("subjects", "roles", "clusterRoles"), "user-info matches (no admission request here)"
+        ),
     )
     any_of = tuple(_filter(i) for i in fields["any"].items()) if "any" in fields else ()
     all_of = tuple(_filter(i) for i in fields["all"].items()) if "all" in fields else ()
@@ -116,7 +142,9 @@ def _ctlog(node: Node) -> None:
         fields["ignoreSCT"].boolean()
 
 
-def _entry(node: Node, label: str, options: LoadOptions) -> tuple[list[Authority], TlogPolicy, dict[str, str], str | None]:
+def _entry(  # noqa: PLR0912 - one branch per attestor kind and field
+    node: Node, label: str, options: LoadOptions
+) -> tuple[list[Authority], TlogPolicy, dict[str, str], str | None]:
     fields = node.fields(
         {"keys", "keyless", "certificates", "annotations", "repository", "signatureAlgorithm"},
         refused={"attestor": "nested attestor sets"},
@@ -133,20 +161,28 @@ def _entry(node: Node, label: str, options: LoadOptions) -> tuple[list[Authority
     if kind == "keys":
         keys = spec.fields(
             {"publicKeys", "signatureAlgorithm", "rekor", "ctlog"},
-            refused={"kms": "KMS keys (write the PEM in publicKeys)", "secret": "Secret references (write the PEM in publicKeys)"},
+            refused={
+                "kms": "KMS keys (write the PEM in publicKeys)",
+                "secret": "Secret references (write the PEM in publicKeys)",
+            },
         )
         if "publicKeys" not in keys:
             spec.fail("publicKeys is required")
         text = keys["publicKeys"].string()
         if "{{" in text or text.strip().startswith("k8s://"):
-            keys["publicKeys"].fail("not supported: variables and k8s:// references (write the PEM inline)")
+            keys["publicKeys"].fail(
+                "not supported: variables and k8s:// references (write the PEM inline)"
+            )
         if "signatureAlgorithm" in keys and keys["signatureAlgorithm"].string() != "sha256":
             keys["signatureAlgorithm"].fail("only sha256 is supported")
         if "ctlog" in keys:
             _ctlog(keys["ctlog"])
         blocks = _PEM_BLOCK.findall(text) or [text]
         authorities: list[Authority] = [
-            key_authority(keys["publicKeys"].child(i, b) if len(blocks) > 1 else keys["publicKeys"], f"{label}.keys" + (f"[{i}]" if len(blocks) > 1 else ""))
+            key_authority(
+                keys["publicKeys"].child(i, b) if len(blocks) > 1 else keys["publicKeys"],
+                f"{label}.keys" + (f"[{i}]" if len(blocks) > 1 else ""),
+            )
             for i, b in enumerate(blocks)
         ]
         return authorities, _rekor(keys.get("rekor"), options), annotations, where
@@ -159,13 +195,27 @@ def _entry(node: Node, label: str, options: LoadOptions) -> tuple[list[Authority
             spec.fail("either rekor or roots is required")
         if "ctlog" in keyless:
             _ctlog(keyless["ctlog"])
-        values = {k: keyless[k].string() for k in ("issuer", "issuerRegExp", "subject", "subjectRegExp") if k in keyless}
+        values = {
+            k: keyless[k].string()
+            for k in ("issuer", "issuerRegExp", "subject", "subjectRegExp")
+            if k in keyless
+        }
         try:
-            identity = IdentitySpec(values.get("issuer", ""), values.get("subject", ""), values.get("issuerRegExp", ""), values.get("subjectRegExp", ""))
+            identity = IdentitySpec(
+                values.get("issuer", ""),
+                values.get("subject", ""),
+                values.get("issuerRegExp", ""),
+                values.get("subjectRegExp", ""),
+            )
         except ConfigError as err:
             spec.fail(err.message)
         roots = keyless["roots"].string().encode() if "roots" in keyless else None
-        return [KeylessAuthority(f"{label}.keyless", (identity,), roots)], _rekor(keyless.get("rekor"), options), annotations, where
+        return (
+            [KeylessAuthority(f"{label}.keyless", (identity,), roots)],
+            _rekor(keyless.get("rekor"), options),
+            annotations,
+            where,
+        )
     certs = spec.fields({"cert", "certChain", "rekor", "ctlog"})
     if "cert" not in certs and "certChain" not in certs:
         spec.fail("cert or certChain is required")
@@ -173,26 +223,55 @@ def _entry(node: Node, label: str, options: LoadOptions) -> tuple[list[Authority
         _ctlog(certs["ctlog"])
     cert = certs["cert"].string().encode() if "cert" in certs else None
     chain = certs["certChain"].string().encode() if "certChain" in certs else None
-    return [CertificateAuthority(f"{label}.certificates", cert, chain)], _rekor(certs.get("rekor"), options), annotations, where
+    return (
+        [CertificateAuthority(f"{label}.certificates", cert, chain)],
+        _rekor(certs.get("rekor"), options),
+        annotations,
+        where,
+    )
 
 
-def _attestor_set(node: Node, label: str, options: LoadOptions, rule_annotations: dict[str, str], rule_repository: str | None) -> tuple[Policy, str | None]:
+def _attestor_set(
+    node: Node,
+    label: str,
+    options: LoadOptions,
+    rule_annotations: dict[str, str],
+    rule_repository: str | None,
+) -> tuple[Policy, str | None]:
     fields = node.fields({"count", "entries"}, required={"entries"})
     authorities: list[Authority] = []
     settings: set[tuple[object, ...]] = set()
     tlog, annotations, where = TlogPolicy(), rule_annotations, rule_repository
     for i, item in enumerate(fields["entries"].items(allow_empty=False)):
-        found, tlog, entry_annotations, entry_repository = _entry(item, f"{label}.entries[{i}]", options)
+        found, tlog, entry_annotations, entry_repository = _entry(
+            item, f"{label}.entries[{i}]", options
+        )
         annotations = entry_annotations or rule_annotations
         where = entry_repository or rule_repository
-        settings.add((tlog.insecure_ignore_tlog, tuple(k.log_id for k in tlog.rekor_keys), tuple(sorted(annotations.items())), where))
+        settings.add(
+            (
+                tlog.insecure_ignore_tlog,
+                tuple(k.log_id for k in tlog.rekor_keys),
+                tuple(sorted(annotations.items())),
+                where,
+            )
+        )
         authorities.extend(found)
     if len(settings) > 1:
-        fields["entries"].fail("not supported: entries of one attestor set with different rekor, annotations or repository settings")
-    count = fields["count"].integer(minimum=1) if "count" in fields and fields["count"].value not in (None, 0) else None
+        fields["entries"].fail(
+            "not supported: entries of one attestor set with different rekor, annotations "
+            "or repository settings"
+        )
+    count = (
+        fields["count"].integer(minimum=1)
+        if "count" in fields and fields["count"].value not in (None, 0)
+        else None
+    )
     threshold = count if count is not None else len(authorities)
     try:
-        return Policy(label, tuple(authorities), threshold=threshold, tlog=tlog, annotations=annotations), where
+        return Policy(
+            label, tuple(authorities), threshold=threshold, tlog=tlog, annotations=annotations
+        ), where
     except ConfigError as err:
         node.fail(err.message)
 
@@ -205,30 +284,74 @@ def _conditions(node: Node, label: str) -> tuple[KyvernoConditionBlock, ...]:
         for which in ("any", "all"):
             conditions = []
             for entry in fields[which].items() if which in fields else ():
-                condition = entry.fields({"key", "operator", "value", "message"}, required={"key", "operator"})
+                condition = entry.fields(
+                    {"key", "operator", "value", "message"}, required={"key", "operator"}
+                )
                 operator = condition["operator"].string()
                 if operator.lower() not in OPERATORS:
-                    condition["operator"].fail(f"operator {operator!r} is not supported (supported: {', '.join(sorted(OPERATORS))})")
+                    condition["operator"].fail(
+                        f"operator {operator!r} is not supported "
+                        f"(supported: {', '.join(sorted(OPERATORS))})"
+                    )
                 try:
                     key = compile_kyverno_value(condition["key"].value)
-                    value = compile_kyverno_value(condition["value"].value if "value" in condition else None)
+                    value = compile_kyverno_value(
+                        condition["value"].value if "value" in condition else None
+                    )
                 except ConfigError as err:
                     entry.fail(err.message)
-                message = condition["message"].string(allow_empty=True) if "message" in condition else ""
+                message = (
+                    condition["message"].string(allow_empty=True) if "message" in condition else ""
+                )
                 conditions.append(KyvernoCondition(key, operator, value, message))
             parsed[which] = tuple(conditions)
-        blocks.append(KyvernoConditionBlock(f"{label}.conditions[{i}]", parsed["any"], parsed["all"]))
+        blocks.append(
+            KyvernoConditionBlock(f"{label}.conditions[{i}]", parsed["any"], parsed["all"])
+        )
     return tuple(blocks)
 
 
-def _verify_images(node: Node, name: str, label: str, mode: Mode, overrides: tuple[tuple[tuple[str, ...], Mode], ...], match: _Match | None, exclude: _Match | None, options: LoadOptions) -> ImagePolicy:
+def _verify_images(  # noqa: PLR0912, PLR0917 - one branch per field; internal helper
+    node: Node,
+    name: str,
+    label: str,
+    mode: Mode,
+    overrides: tuple[tuple[tuple[str, ...], Mode], ...],
+    match: _Match | None,
+    exclude: _Match | None,
+    options: LoadOptions,
+) -> ImagePolicy:
     fields = node.fields(
-        {"failureAction", "type", "image", "imageReferences", "skipImageReferences", "key", "roots", "subject", "issuer",
-         "attestors", "attestations", "annotations", "repository", "mutateDigest", "verifyDigest", "required",
-         "imageRegistryCredentials", "useCache", "cosignOCI11"},
-        refused={"validate": "validate.deny across attestations", "additionalExtensions": "certificate extensions"},
+        {
+            "failureAction",
+            "type",
+            "image",
+            "imageReferences",
+            "skipImageReferences",
+            "key",
+            "roots",
+            "subject",
+            "issuer",
+            "attestors",
+            "attestations",
+            "annotations",
+            "repository",
+            "mutateDigest",
+            "verifyDigest",
+            "required",
+            "imageRegistryCredentials",
+            "useCache",
+            "cosignOCI11",
+        },
+        refused={
+            "validate": "validate.deny across attestations",
+            "additionalExtensions": "certificate extensions",
+        },
     )
-    if "type" in fields and fields["type"].choice(("Cosign", "SigstoreBundle", "Notary")) != "Cosign":
+    if (
+        "type" in fields
+        and fields["type"].choice(("Cosign", "SigstoreBundle", "Notary")) != "Cosign"
+    ):
         fields["type"].fail("only type Cosign is supported")
     if "cosignOCI11" in fields and fields["cosignOCI11"].boolean():
         fields["cosignOCI11"].fail("not supported: OCI 1.1 referrers")
@@ -237,19 +360,31 @@ def _verify_images(node: Node, name: str, label: str, mode: Mode, overrides: tup
             fields[accepted].boolean()
     for legacy in ("key", "roots", "subject", "issuer"):
         if legacy in fields:
-            fields[legacy].fail("deprecated single-attestor fields are not supported; use attestors")
-    patterns = [kyverno_pattern(i) for i in fields["imageReferences"].items()] if "imageReferences" in fields else []
+            fields[legacy].fail(
+                "deprecated single-attestor fields are not supported; use attestors"
+            )
+    patterns = (
+        [kyverno_pattern(i) for i in fields["imageReferences"].items()]
+        if "imageReferences" in fields
+        else []
+    )
     if "image" in fields:
         patterns.append(kyverno_pattern(fields["image"]))
     if not patterns:
         node.fail("an image reference is required (imageReferences)")
-    skips = tuple(kyverno_pattern(i) for i in fields["skipImageReferences"].items()) if "skipImageReferences" in fields else ()
+    skips = (
+        tuple(kyverno_pattern(i) for i in fields["skipImageReferences"].items())
+        if "skipImageReferences" in fields
+        else ()
+    )
     if "failureAction" in fields:
         mode, overrides = _mode(fields["failureAction"]), ()
     mutate = fields["mutateDigest"].boolean() if "mutateDigest" in fields else True
     verify_digest = fields["verifyDigest"].boolean() if "verifyDigest" in fields else True
     if mode == "warn" and mutate and not overrides:
-        (fields.get("mutateDigest") or node).fail("mutateDigest must be set to false for 'Audit' failure action")
+        (fields.get("mutateDigest") or node).fail(
+            "mutateDigest must be set to false for 'Audit' failure action"
+        )
     annotations = fields["annotations"].string_map() if "annotations" in fields else {}
     where = repository(fields["repository"]) if "repository" in fields else None
     groups = []
@@ -257,29 +392,67 @@ def _verify_images(node: Node, name: str, label: str, mode: Mode, overrides: tup
     for i, item in enumerate(fields["attestors"].items() if "attestors" in fields else ()):
         policy, set_repository = _attestor_set(item, f"attestors[{i}]", options, annotations, where)
         image_sets.append((item, policy, set_repository))
-        groups.append(RequirementGroup(policy.name, (Requirement(policy.name, policy, repository=set_repository),)))
+        groups.append(
+            RequirementGroup(
+                policy.name, (Requirement(policy.name, policy, repository=set_repository),)
+            )
+        )
     for i, item in enumerate(fields["attestations"].items() if "attestations" in fields else ()):
         attestation = item.fields({"name", "type", "predicateType", "attestors", "conditions"})
         type_node = attestation.get("type") or attestation.get("predicateType")
         if type_node is None:
             item.fail("missing type")
         uri = predicate_type(type_node)
-        conditions = _conditions(attestation["conditions"], f"attestations[{i}]") if "conditions" in attestation else ()
+        conditions = (
+            _conditions(attestation["conditions"], f"attestations[{i}]")
+            if "conditions" in attestation
+            else ()
+        )
         name_text = attestation["name"].string() if "name" in attestation else type_node.string()
-        sets = [_attestor_set(s, f"attestations[{i}].attestors[{j}]", options, {}, where) for j, s in enumerate(attestation["attestors"].items())] if "attestors" in attestation else []
+        sets = (
+            [
+                _attestor_set(s, f"attestations[{i}].attestors[{j}]", options, {}, where)
+                for j, s in enumerate(attestation["attestors"].items())
+            ]
+            if "attestors" in attestation
+            else []
+        )
         if not sets:
             if not image_sets:
                 item.fail("an attestation needs attestors (here or in the entry's attestors)")
             sets = [(p, r) for _, p, r in image_sets]
         for policy, set_repository in sets:
             rule = AttestationRule(name_text, uri, conditions, None, policy.threshold)
-            checked = Policy(f"{policy.name}:{name_text}", policy.authorities, policy.threshold, policy.tlog, {}, (rule,))
-            groups.append(RequirementGroup(checked.name, (Requirement(checked.name, checked, signatures=False, repository=set_repository),)))
+            checked = Policy(
+                f"{policy.name}:{name_text}",
+                policy.authorities,
+                policy.threshold,
+                policy.tlog,
+                {},
+                (rule,),
+            )
+            groups.append(
+                RequirementGroup(
+                    checked.name,
+                    (
+                        Requirement(
+                            checked.name, checked, signatures=False, repository=set_repository
+                        ),
+                    ),
+                )
+            )
     if not groups:
         node.fail("attestors or attestations are required")
     return ImagePolicy(
-        name=name, source=f"{node.doc.source}: document {node.doc.index + 1}", images=tuple(patterns), groups=tuple(groups),
-        skip_images=skips, mode=mode, mode_overrides=overrides, match=match, exclude=exclude,
+        name=name,
+        source=f"{node.doc.source}: document {node.doc.index + 1}",
+        images=tuple(patterns),
+        groups=tuple(groups),
+        skip_images=skips,
+        mode=mode,
+        mode_overrides=overrides,
+        match=match,
+        exclude=exclude,
         require_digest=verify_digest and not mutate,
         notes=("mutateDigest: Kyverno would pin the image to its digest",) if mutate else (),
     )
@@ -295,35 +468,102 @@ def load_kyverno_policy(root: Node, options: LoadOptions) -> list[ImagePolicy]:
     Raises:
         ConfigError: An unknown or unsupported field, or an invalid value, located.
     """
-    top = root.fields({"apiVersion", "kind", "metadata", "spec", "status"}, required={"metadata", "spec"})
+    top = root.fields(
+        {"apiVersion", "kind", "metadata", "spec", "status"}, required={"metadata", "spec"}
+    )
     kind = top["kind"].string() if "kind" in top else "ClusterPolicy"
-    meta = top["metadata"].fields({"name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation", "creationTimestamp"}, required={"name"})
+    meta = top["metadata"].fields(
+        {
+            "name",
+            "namespace",
+            "labels",
+            "annotations",
+            "uid",
+            "resourceVersion",
+            "generation",
+            "creationTimestamp",
+        },
+        required={"name"},
+    )
     name = meta["name"].string()
-    namespace = (meta["namespace"].string() if "namespace" in meta else "default") if kind == "Policy" else None
+    namespace = (
+        (meta["namespace"].string() if "namespace" in meta else "default")
+        if kind == "Policy"
+        else None
+    )
     annotations = meta["annotations"].string_map() if "annotations" in meta else {}
     autogen = POD_CONTROLLERS
     if _AUTOGEN in annotations:
         wanted = {c.strip() for c in annotations[_AUTOGEN].split(",")}
         autogen = frozenset() if "none" in wanted else frozenset(wanted) & POD_CONTROLLERS
     spec = top["spec"].fields(
-        {"rules", "validationFailureAction", "validationFailureActionOverrides", "background", "failurePolicy",
-         "webhookTimeoutSeconds", "admission", "emitWarning", "useServerSideApply", "schemaValidation", "applyRules",
-         "mutateExistingOnPolicyUpdate", "generateExisting", "generateExistingOnPolicyUpdate", "webhookConfiguration"},
+        {
+            "rules",
+            "validationFailureAction",
+            "validationFailureActionOverrides",
+            "background",
+            "failurePolicy",
+            "webhookTimeoutSeconds",
+            "admission",
+            "emitWarning",
+            "useServerSideApply",
+            "schemaValidation",
+            "applyRules",
+            "mutateExistingOnPolicyUpdate",
+            "generateExisting",
+            "generateExistingOnPolicyUpdate",
+            "webhookConfiguration",
+        },
         required={"rules"},
     )
     if "applyRules" in spec and spec["applyRules"].choice(("All", "One")) != "All":
         spec["applyRules"].fail("only applyRules: All is supported")
-    mode: Mode = _mode(spec["validationFailureAction"]) if "validationFailureAction" in spec else "warn"
+    mode: Mode = (
+        _mode(spec["validationFailureAction"]) if "validationFailureAction" in spec else "warn"
+    )
     overrides: list[tuple[tuple[str, ...], Mode]] = []
-    for item in spec["validationFailureActionOverrides"].items() if "validationFailureActionOverrides" in spec else ():
-        override = item.fields({"action", "namespaces"}, required={"action"}, refused={"namespaceSelector": "namespace selectors need the cluster's namespace labels"})
-        overrides.append((override["namespaces"].strings() if "namespaces" in override else (), _mode(override["action"])))
+    for item in (
+        spec["validationFailureActionOverrides"].items()
+        if "validationFailureActionOverrides" in spec
+        else ()
+    ):
+        override = item.fields(
+            {"action", "namespaces"},
+            required={"action"},
+            refused={
+                "namespaceSelector": "namespace selectors need the cluster's namespace labels"
+            },
+        )
+        overrides.append(
+            (
+                override["namespaces"].strings() if "namespaces" in override else (),
+                _mode(override["action"]),
+            )
+        )
     policies = []
     for rule_node in spec["rules"].items(allow_empty=False):
         rule = rule_node.fields(
-            {"name", "match", "exclude", "verifyImages", "skipBackgroundRequests", "reportProperties"},
+            {
+                "name",
+                "match",
+                "exclude",
+                "verifyImages",
+                "skipBackgroundRequests",
+                "reportProperties",
+            },
             required={"name", "match"},
-            refused={k: f"{k} rules (sealgate evaluates verifyImages only)" for k in ("validate", "mutate", "generate", "preconditions", "context", "imageExtractors", "celPreconditions")},
+            refused={
+                k: f"{k} rules (sealgate evaluates verifyImages only)"
+                for k in (
+                    "validate",
+                    "mutate",
+                    "generate",
+                    "preconditions",
+                    "context",
+                    "imageExtractors",
+                    "celPreconditions",
+                )
+            },
         )
         rule_name = rule["name"].string()
         if "verifyImages" not in rule:
@@ -332,5 +572,7 @@ def load_kyverno_policy(root: Node, options: LoadOptions) -> list[ImagePolicy]:
         exclude = _match(rule["exclude"], autogen, None) if "exclude" in rule else None
         for i, item in enumerate(rule["verifyImages"].items(allow_empty=False)):
             label = f"{kind}/{name}/{rule_name}[{i}]"
-            policies.append(_verify_images(item, label, label, mode, tuple(overrides), match, exclude, options))
+            policies.append(
+                _verify_images(item, label, label, mode, tuple(overrides), match, exclude, options)
+            )
     return policies

@@ -103,7 +103,9 @@ def _attestation(node: Node, named: dict[str, Authority]) -> AttestationRule:
                 item.fail(f"no authority named {wanted!r} in spec.authorities")
             chosen.append(named[wanted])
         authorities = tuple(chosen)
-    conditions = tuple(condition(c) for c in fields["conditions"].items()) if "conditions" in fields else ()
+    conditions = (
+        tuple(condition(c) for c in fields["conditions"].items()) if "conditions" in fields else ()
+    )
     threshold = fields["threshold"].integer(minimum=1) if "threshold" in fields else 1
     try:
         return AttestationRule(name, type_uri, conditions, authorities, threshold)
@@ -121,22 +123,35 @@ def load_sealgate_policy(root: Node, options: LoadOptions) -> list[ImagePolicy]:
     meta = top["metadata"].fields({"name", "namespace", "labels", "annotations"}, required={"name"})
     name = meta["name"].string()
     spec = top["spec"].fields(
-        {"images", "mode", "match", "authorities", "threshold", "tlog", "annotations", "attestations"},
+        {
+            "images",
+            "mode",
+            "match",
+            "authorities",
+            "threshold",
+            "tlog",
+            "annotations",
+            "attestations",
+        },
         required={"images", "authorities"},
     )
     images = tuple(
         sigstore_glob(item.fields({"glob"}, required={"glob"})["glob"])
         for item in spec["images"].items(allow_empty=False)
     )
-    authorities = [_authority(item, i) for i, item in enumerate(spec["authorities"].items(allow_empty=False))]
+    authorities = [
+        _authority(item, i) for i, item in enumerate(spec["authorities"].items(allow_empty=False))
+    ]
     named: dict[str, Authority] = {}
     for item, authority in zip(spec["authorities"].items(), authorities, strict=True):
         if authority.name in named:
             item.fail(f"authority name {authority.name!r} is used twice")
         named[authority.name] = authority
-    attestations = tuple(
-        _attestation(item, named) for item in spec["attestations"].items()
-    ) if "attestations" in spec else ()
+    attestations = (
+        tuple(_attestation(item, named) for item in spec["attestations"].items())
+        if "attestations" in spec
+        else ()
+    )
     try:
         policy = Policy(
             name=name,
