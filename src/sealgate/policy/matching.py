@@ -104,7 +104,11 @@ class Requirement:
         passing = self.policy.static_pass
         if len({a.id for a in passing}) >= self.policy.threshold:
             return RequirementOutcome(
-                self.label, True, "static pass", authorities=_static_results(self.policy)
+                self.label,
+                True,
+                "static pass",
+                authorities=_static_results(self.policy),
+                evidence={"static": True},
             )
         failing = [a for a in self.policy.authorities if isinstance(a, StaticAuthority)]
         message = failing[0].refusal() if failing else "no authority passed"
@@ -332,8 +336,6 @@ RequirementChecker = Callable[[Requirement], RequirementOutcome]
 def _evaluate(
     policy: ImagePolicy, image: str, target: Resource, check: RequirementChecker
 ) -> PolicyOutcome:
-    from sealgate.errors import ConfigError as _ConfigError
-
     failures: list[str] = []
     if policy.require_digest and "@" not in image:
         failures.append("image is not pinned by digest (verifyDigest)")
@@ -356,7 +358,7 @@ def _evaluate(
         try:
             if not policy.script.holds(document):
                 failures.append(f"policy {policy.script.expression} is not satisfied")
-        except (_ConfigError, SealgateError) as error:
+        except SealgateError as error:
             failures.append(f"policy {policy.script.expression}: {error.message}")
     return PolicyOutcome(policy, policy.mode_for(target), tuple(groups), tuple(failures))
 

@@ -323,3 +323,26 @@ def test_sealgate_kind_attestation_authorities_by_name() -> None:
         load(text.replace("authorities: [release]", "authorities: [other]"))
     with pytest.raises(ConfigError, match="not valid JMESPath"):
         load(text.replace("length(predicate.components) > `0`", "length(("))
+
+
+def test_cip_level_rego_policy_runs_over_the_passing_authorities() -> None:
+    text = """
+    apiVersion: policy.sigstore.dev/v1beta1
+    kind: ClusterImagePolicy
+    metadata: {name: two}
+    spec:
+      images: [{glob: "**"}]
+      authorities:
+        - {name: a, static: {action: pass}}
+        - {name: b, static: {action: fail}}
+      policy:
+        type: rego
+        data: |
+          package sigstore
+          isCompliant { input.authorityMatches.a }
+    """
+    assert decide("foo", IMPLICIT_POD, load(text), _unchecked).decision == "admit"
+    strict = text.replace("input.authorityMatches.a }", "input.authorityMatches.b }")
+    decision = decide("foo", IMPLICIT_POD, load(strict), _unchecked)
+    assert decision.decision == "deny"
+    assert "rego ClusterImagePolicy/two is not satisfied" in decision.reasons[0]

@@ -33,7 +33,12 @@ from sealgate.policy.loaders._nodes import Node
 from sealgate.policy.loaders.scripts import policy_script
 from sealgate.policy.matching import ImagePolicy, PolicyScript, Requirement, RequirementGroup
 from sealgate.policy.model import AttestationRule, Policy
-from sealgate.policy.resources import LabelRequirement, LabelSelector, SigstoreResourceMatch
+from sealgate.policy.resources import (
+    LabelRequirement,
+    LabelSelector,
+    Resource,
+    SigstoreResourceMatch,
+)
 
 __all__ = ["API_VERSIONS", "KIND", "label_selector", "load_cluster_image_policy"]
 
@@ -50,10 +55,7 @@ class _AnyOf:
     def __init__(self, entries: tuple[SigstoreResourceMatch, ...]) -> None:
         self.entries = entries
 
-    def matches(self, target: object) -> bool:
-        from sealgate.policy.resources import Resource
-
-        assert isinstance(target, Resource)  # noqa: S101 - typing aid, callers pass Resource
+    def matches(self, target: Resource) -> bool:
         return any(entry.matches(target) for entry in self.entries)
 
 
@@ -170,16 +172,16 @@ def _script(node: Node, name: str) -> PolicyScript:
     return policy_script(fields["type"] if kind == "cue" else fields["data"], kind, name)
 
 
-def _attestation_rule(node: Node, authority: Authority) -> AttestationRule:
+def _attestation_rule(node: Node, signers: tuple[Authority, ...]) -> AttestationRule:
     fields = node.fields({"name", "predicateType", "policy"}, required={"name", "predicateType"})
     name = fields["name"].string()
     conditions: tuple[StatementCondition, ...] = ()
     if "policy" in fields:
         conditions = (_script(fields["policy"], f"attestation {name}"),)
-    return AttestationRule(name, predicate_type(fields["predicateType"]), conditions, (authority,))
+    return AttestationRule(name, predicate_type(fields["predicateType"]), conditions, signers)
 
 
-def _authority(node: Node, index: int, options: LoadOptions) -> Requirement:  # noqa: PLR0912 - one branch per optional field
+def _authority(node: Node, index: int, options: LoadOptions) -> Requirement:
     fields = node.fields(
         {"name", "key", "keyless", "static", "source", "ctlog", "attestations", "signatureFormat"},
         refused={"rfc3161timestamp": "RFC 3161 timestamps"},
@@ -229,16 +231,11 @@ def _authority(node: Node, index: int, options: LoadOptions) -> Requirement:  # 
         where = repository(source["oci"]) if "oci" in source else None
     rules: tuple[AttestationRule, ...] = ()
     if "attestations" in fields:
+        signers = tuple(authorities)
         rules = tuple(
-            _attestation_rule(item, a)
+            _attestation_rule(item, signers)
             for item in fields["attestations"].items(allow_empty=False)
-            for a in authorities[:1]
         )
-        if len(authorities) > 1:
-            rules = tuple(
-                AttestationRule(r.name, r.predicate_type, r.conditions, tuple(authorities))
-                for r in rules
-            )
     policy = Policy(name, tuple(authorities), tlog=tlog, attestations=rules)
     return Requirement(f"authority {name}", policy, signatures=not rules, repository=where)
 
