@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import jmespath
 from jmespath.exceptions import JMESPathError
@@ -31,6 +31,7 @@ __all__ = [
     "Condition",
     "ConditionFailed",
     "EvaluationBudget",
+    "StatementCondition",
     "check_conditions",
     "compile_condition",
     "compile_conditions",
@@ -84,6 +85,28 @@ class _BoundedInterpreter(TreeInterpreter):
         return result
 
 
+class StatementCondition(Protocol):
+    """Anything that decides whether a verified statement is acceptable.
+
+    :class:`Condition` (a JMESPath expression) is the built-in kind; policy loaders add
+    others (Kyverno ``all``/``any`` blocks, Rego modules) with the same contract: ``holds``
+    answers, or raises :class:`ConditionFailed` when it cannot decide, never passes then.
+    """
+
+    @property
+    def expression(self) -> str:
+        """How reports name the condition."""
+        ...
+
+    def holds(self, document: Any, budget: EvaluationBudget | None = None) -> bool:
+        """Whether ``document`` (the decoded statement) satisfies the condition.
+
+        Raises:
+            ConditionFailed: It cannot be decided on this document.
+        """
+        ...
+
+
 @dataclass(frozen=True)
 class Condition:
     """A compiled condition.
@@ -94,6 +117,25 @@ class Condition:
 
     expression: str
     _ast: Any = field(repr=False, compare=False)
+
+    def search(self, document: Any, budget: EvaluationBudget | None = None) -> Any:
+        """The expression's value on a decoded JSON document, within the budget.
+
+        Raises:
+            ConditionFailed: The expression cannot be evaluated on this document (type error,
+                overflow, recursion, budget exceeded).
+        """
+        interpreter = _BoundedInterpreter(budget or EvaluationBudget())
+        try:
+            return interpreter.visit(self._ast, document)
+        except _OverBudget as exc:
+            raise ConditionFailed(
+                f"condition {self.expression!r} exceeds its budget: {exc}"
+            ) from exc
+        except (JMESPathError, TypeError, ValueError, OverflowError, RecursionError) as exc:
+            raise ConditionFailed(
+                f"condition {self.expression!r} cannot be evaluated: {type(exc).__name__}"
+            ) from exc
 
     def holds(self, document: Any, budget: EvaluationBudget | None = None) -> bool:
         """Evaluate on a decoded JSON document.
@@ -110,18 +152,7 @@ class Condition:
                 overflow, recursion, budget exceeded): a condition that cannot be decided
                 does not hold.
         """
-        interpreter = _BoundedInterpreter(budget or EvaluationBudget())
-        try:
-            result = interpreter.visit(self._ast, document)
-        except _OverBudget as exc:
-            raise ConditionFailed(
-                f"condition {self.expression!r} exceeds its budget: {exc}"
-            ) from exc
-        except (JMESPathError, TypeError, ValueError, OverflowError, RecursionError) as exc:
-            raise ConditionFailed(
-                f"condition {self.expression!r} cannot be evaluated: {type(exc).__name__}"
-            ) from exc
-        return jmespath_truthy(result)
+        return jmespath_truthy(self.search(document, budget))
 
 
 def jmespath_truthy(value: Any) -> bool:
@@ -171,7 +202,7 @@ def compile_conditions(expressions: Sequence[str]) -> tuple[Condition, ...]:
 
 def check_conditions(
     document: Any,
-    conditions: Sequence[Condition],
+    conditions: Sequence[StatementCondition],
     budget: EvaluationBudget | None = None,
 ) -> None:
     """Raise :class:`ConditionFailed` naming the first condition that does not hold.

@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_gate,
         cmd_keys,
         cmd_misc,
+        cmd_policy,
         cmd_sign,
         cmd_verify,
     )
@@ -62,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more logging (repeat for debug)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (cmd_keys, cmd_sign, cmd_verify, cmd_attest, cmd_misc, cmd_gate):
+    for module in (cmd_keys, cmd_sign, cmd_verify, cmd_attest, cmd_misc, cmd_gate, cmd_policy):
         module.register(sub)
     return parser
 

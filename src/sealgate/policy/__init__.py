@@ -12,16 +12,25 @@ from sealgate.policy.evaluate import (
     evaluate_attestation,
     evaluate_signatures,
 )
+from sealgate.policy.explain import explain, explain_all, requirement_outcome
 from sealgate.policy.fingerprint import policy_fingerprint
+from sealgate.policy.matching import ImageDecision, ImagePolicy, PolicySet, decide
 from sealgate.policy.model import AttestationRule, Policy
 
 __all__ = [
     "AttestationRule",
     "AttestationVerdict",
+    "ImageDecision",
+    "ImagePolicy",
     "NoMatchingAttestations",
     "Policy",
+    "PolicySet",
     "SignatureVerdict",
+    "decide",
     "evaluate_attestation",
     "evaluate_signatures",
+    "explain",
+    "explain_all",
     "policy_fingerprint",
+    "requirement_outcome",
 ]

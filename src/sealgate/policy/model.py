@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sealgate.checks.authorities import Authority, StaticAuthority
-from sealgate.checks.conditions import Condition
+from sealgate.checks.conditions import StatementCondition
 from sealgate.checks.tlog import TlogPolicy
 from sealgate.errors import ConfigError
 
@@ -34,14 +34,15 @@ class AttestationRule:
     Attributes:
         name: How reports name it (cosign ``--type`` name such as ``cyclonedx``, or the URI).
         predicate_type: The predicate type URI it must have (exact string equality, as cosign).
-        conditions: JMESPath conditions every matching statement must satisfy.
+        conditions: Conditions every matching statement must satisfy (JMESPath
+            :class:`~sealgate.checks.conditions.Condition`, or a loader's own kind).
         authorities: Who may sign it; None means the policy's authorities.
         threshold: Distinct authorities that must each have signed a matching attestation.
     """
 
     name: str
     predicate_type: str
-    conditions: tuple[Condition, ...] = ()
+    conditions: tuple[StatementCondition, ...] = ()
     authorities: tuple[Authority, ...] | None = None
     threshold: int = 1
 

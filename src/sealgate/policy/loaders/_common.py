@@ -1,0 +1,136 @@
+"""Pieces every policy loader shares: keys, predicate types, patterns, options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sealgate.checks.authorities import KeyAuthority
+from sealgate.checks.conditions import Condition, compile_condition
+from sealgate.checks.tlog import RekorKey, load_rekor_keys
+from sealgate.errors import ConfigError, InputError, SealgateError, UsageError
+from sealgate.formats.predicates import resolve_predicate_type
+from sealgate.keys import load_verifier_pem
+from sealgate.oci.reference import Reference
+from sealgate.policy.globs import KyvernoWildcard, SigstoreGlob
+from sealgate.policy.loaders._nodes import Node
+
+__all__ = [
+    "LoadOptions",
+    "condition",
+    "key_authority",
+    "kyverno_pattern",
+    "predicate_type",
+    "rekor_keys_from_pem",
+    "repository",
+    "sigstore_glob",
+]
+
+_MAX_PEM = 64 * 1024
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What the caller supplies that documents do not carry.
+
+    Attributes:
+        rekor_keys: Trusted Rekor keys for authorities that require the transparency log
+            without naming a key of their own (cosign's default log keys).
+    """
+
+    rekor_keys: tuple[RekorKey, ...] = ()
+
+
+def key_authority(node: Node, name: str) -> KeyAuthority:
+    """A public key written inline as PEM.
+
+    Raises:
+        ConfigError: Not a readable public key (the message never contains the key).
+    """
+    pem = node.string(max_chars=_MAX_PEM)
+    try:
+        verifier = load_verifier_pem(pem.encode("utf-8"))
+    except (SealgateError, UnicodeEncodeError) as err:
+        reason = err.message if isinstance(err, SealgateError) else "not UTF-8"
+        node.fail(f"not a usable public key: {reason}")
+    try:
+        return KeyAuthority.of(verifier, name=name)
+    except SealgateError as err:
+        node.fail(f"not a usable public key: {err.message}")
+
+
+def rekor_keys_from_pem(node: Node) -> tuple[RekorKey, ...]:
+    """Rekor public keys written inline.
+
+    Raises:
+        ConfigError: Not ECDSA public keys.
+    """
+    pem = node.string(max_chars=_MAX_PEM)
+    try:
+        return load_rekor_keys([pem.encode("utf-8")])
+    except (SealgateError, UnicodeEncodeError):
+        node.fail("not a usable Rekor public key (ECDSA PEM)")
+
+
+def predicate_type(node: Node) -> str:
+    """A cosign ``--type`` name or predicate type URI.
+
+    Raises:
+        ConfigError: Neither.
+    """
+    text = node.string()
+    try:
+        return resolve_predicate_type(text)
+    except InputError as err:
+        node.fail(err.message)
+
+
+def condition(node: Node) -> Condition:
+    """A JMESPath condition compiled at load.
+
+    Raises:
+        ConfigError: Not valid JMESPath.
+    """
+    try:
+        return compile_condition(node.string())
+    except UsageError as err:
+        node.fail(err.message)
+
+
+def sigstore_glob(node: Node) -> SigstoreGlob:
+    """A policy-controller glob compiled at load.
+
+    Raises:
+        ConfigError: Characters outside the glob alphabet.
+    """
+    try:
+        return SigstoreGlob.compile(node.string())
+    except ConfigError as err:
+        node.fail(err.message)
+
+
+def kyverno_pattern(node: Node) -> KyvernoWildcard:
+    """A Kyverno image reference pattern.
+
+    Raises:
+        ConfigError: Too long or empty.
+    """
+    try:
+        return KyvernoWildcard.compile(node.string())
+    except ConfigError as err:
+        node.fail(err.message)
+
+
+def repository(node: Node) -> str:
+    """A repository where signatures live (``registry/path``), checked at load.
+
+    Raises:
+        ConfigError: Not a repository reference, or one with a tag or digest.
+    """
+    text = node.string().strip()
+    try:
+        ref = Reference.parse(text)
+    except UsageError as err:
+        node.fail(err.message)
+    if ref.digest or ref.layout or text.rsplit("/", 1)[-1].count(":"):
+        node.fail("must name a repository (registry/path), without tag or digest")
+    return text
