@@ -16,12 +16,9 @@ from sealgate.checks.tlog import (
     RekorKey,
     TlogInvalid,
     TlogPolicy,
-    verify_rekor_bundle,
-    verify_set,
 )
 from sealgate.errors import (
     DigestMismatch,
-    KeyMaterialError,
     NoMatchingSignatures,
     NoSignaturesFound,
     SignatureInvalid,
@@ -36,11 +33,11 @@ from sealgate.formats.cosign_types import (
     BUNDLE_ANNOTATION,
     CERTIFICATE_ANNOTATION,
     SIGNATURE_ANNOTATION,
+    SIMPLESIGNING_MEDIA_TYPE,
 )
-from sealgate.formats.rekor import RekorBundle
 from sealgate.formats.simplesigning import build_payload, parse_payload
 from tests.interop.conftest import TestVerifier, load_signature_file
-from tests.support.policies import verify_signature_set
+from tests.support.policies import verified_log_entries, verify_signature_set
 
 IGNORE_TLOG = TlogPolicy(insecure_ignore_tlog=True)
 
@@ -186,8 +183,15 @@ def test_key_rekor_rejects_wrong_rekor_key(fixtures_dir: Path) -> None:
 
 
 def test_rsa_rekor_key_is_refused(fixtures_dir: Path) -> None:
-    with pytest.raises(KeyMaterialError):
-        RekorKey.from_pem((fixtures_dir / "some-rsa-key.pub").read_bytes())
+    # Upstream uses an RSA key as a wrong Rekor key: it is not the log that signed the SET
+    # (and a SET is an ECDSA signature), so the signature has no valid log entry.
+    with pytest.raises(NoMatchingSignatures, match="untrusted log"):
+        verify_case(
+            fixtures_dir,
+            "dir-img-cosign-key-rekor-valid",
+            "cosign2.pub",
+            rekor_policy(fixtures_dir, "some-rsa-key.pub"),
+        )
 
 
 def test_key_rekor_wrong_signing_key(fixtures_dir: Path) -> None:
@@ -290,48 +294,38 @@ def test_rebuilt_manifest_round_trips(fixtures_dir: Path, case: str) -> None:
 
 def test_fulcio_rekor_valid_set_and_bundle(fixtures_dir: Path) -> None:
     (layer,) = layers_of(fixtures_dir / "dir-img-cosign-fulcio-rekor-valid")
-    bundle = RekorBundle.parse(layer.annotations[BUNDLE_ANNOTATION])
     rekor = RekorKey.from_pem((fixtures_dir / "rekor.pub").read_bytes())
-    assert rekor.log_id == "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"
-    assert verify_set(bundle, [rekor]) is rekor
-    assert bundle.integrated_time == 1674247893
-    entry = verify_rekor_bundle(
-        bundle,
-        rekor_keys=[rekor],
-        payload=layer.payload,
-        signature_b64=layer.annotations[SIGNATURE_ANNOTATION],
-        public_pem=layer.annotations["dev.sigstore.cosign/certificate"].encode(),
-        kind="signature",
+    assert rekor.log_id_hex == "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"
+    (entry,) = verified_log_entries(layer, [rekor])
+    assert entry.integrated_time is not None
+    assert int(entry.integrated_time.timestamp()) == 1674247893
+    assert entry.body.kind == "hashedrekord"
+
+
+def _loose_layer(fixtures_dir: Path, payload: bytes) -> SignatureLayer:
+    return SignatureLayer(
+        SIMPLESIGNING_MEDIA_TYPE,
+        payload,
+        {
+            SIGNATURE_ANNOTATION: (fixtures_dir / "rekor-sig").read_text().strip(),
+            CERTIFICATE_ANNOTATION: (fixtures_dir / "fulcio-cert").read_text(),
+            BUNDLE_ANNOTATION: (fixtures_dir / "rekor-set").read_text(),
+        },
     )
-    assert entry.kind == "hashedrekord"
 
 
 def test_loose_rekor_files_set(fixtures_dir: Path) -> None:
-    bundle = RekorBundle.parse((fixtures_dir / "rekor-set").read_text())
     rekor = RekorKey.from_pem((fixtures_dir / "rekor.pub").read_bytes())
-    verify_set(bundle, [rekor])
-    assert bundle.integrated_time == 1670870899
-    entry = verify_rekor_bundle(
-        bundle,
-        rekor_keys=[rekor],
-        payload=(fixtures_dir / "rekor-payload").read_bytes(),
-        signature_b64=(fixtures_dir / "rekor-sig").read_text().strip(),
-        public_pem=(fixtures_dir / "fulcio-cert").read_bytes(),
-    )
-    assert (
-        entry.hash_value
-        == hashlib.sha256((fixtures_dir / "rekor-payload").read_bytes()).hexdigest()
-    )
-    with pytest.raises(TlogInvalid):
-        verify_rekor_bundle(
-            bundle,
-            rekor_keys=[rekor],
-            payload=b"a different payload",
-            signature_b64=(fixtures_dir / "rekor-sig").read_text().strip(),
-            public_pem=(fixtures_dir / "fulcio-cert").read_bytes(),
-        )
-    with pytest.raises(TlogInvalid):
-        verify_set(bundle, [RekorKey.from_pem((fixtures_dir / "cosign.pub").read_bytes())])
+    payload = (fixtures_dir / "rekor-payload").read_bytes()
+    (entry,) = verified_log_entries(_loose_layer(fixtures_dir, payload), [rekor])
+    assert entry.integrated_time is not None
+    assert int(entry.integrated_time.timestamp()) == 1670870899
+    assert entry.body.data_digest == ("sha256", hashlib.sha256(payload).digest())
+    with pytest.raises(TlogInvalid, match="another artifact"):
+        verified_log_entries(_loose_layer(fixtures_dir, b"a different payload"), [rekor])
+    wrong = RekorKey.from_pem((fixtures_dir / "cosign.pub").read_bytes())
+    with pytest.raises(TlogInvalid, match="untrusted log"):
+        verified_log_entries(_loose_layer(fixtures_dir, payload), [wrong])
 
 
 def test_pki_signature_wrapped_at_76_columns_verifies_with_the_leaf_key(

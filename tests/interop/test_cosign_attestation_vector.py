@@ -16,7 +16,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from sealgate.checks.tlog import RekorKey, TlogInvalid, TlogPolicy, verify_rekor_bundle, verify_set
+from sealgate.checks.tlog import RekorKey, TlogInvalid, TlogPolicy
 from sealgate.formats.cosign_manifest import SignatureLayer
 from sealgate.formats.cosign_types import (
     BUNDLE_ANNOTATION,
@@ -27,10 +27,13 @@ from sealgate.formats.cosign_types import (
 )
 from sealgate.formats.dsse import build_envelope, pae, parse_envelope
 from sealgate.formats.predicates import CUSTOM_PREDICATE_TYPE
-from sealgate.formats.rekor import RekorBundle
 from sealgate.policy import NoMatchingAttestations
 from tests.interop.conftest import TestVerifier, cosign_testdata, interop_dir
-from tests.support.policies import verify_attestation_layer, verify_attestation_set
+from tests.support.policies import (
+    verified_log_entries,
+    verify_attestation_layer,
+    verify_attestation_set,
+)
 
 SUBJECT_DIGEST = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4"
 
@@ -112,27 +115,22 @@ def test_envelope_hash_matches_v2_layout(vector: dict[str, Any]) -> None:
 def test_set_and_bundle_consistency(
     vector: dict[str, Any], rekor_key: RekorKey, cert_pem: bytes
 ) -> None:
-    bundle = RekorBundle.parse(legacy_bundle(vector))
-    assert verify_set(bundle, [rekor_key]) is rekor_key
-    entry = verify_rekor_bundle(
-        bundle,
-        rekor_keys=[rekor_key],
-        payload=v2_envelope(vector),
-        signature_b64="",
-        public_pem=cert_pem,
-        kind="attestation",
+    layer = SignatureLayer(
+        DSSE_LAYER_MEDIA_TYPE,
+        v2_envelope(vector),
+        {
+            SIGNATURE_ANNOTATION: "",
+            CERTIFICATE_ANNOTATION: cert_pem.decode(),
+            BUNDLE_ANNOTATION: legacy_bundle(vector),
+        },
     )
-    assert entry.kind == "dsse"
+    (entry,) = verified_log_entries(layer, [rekor_key], attestation=True)
+    assert entry.body.kind == "dsse"
     # The v3 protobuf layout (keyid omitted) does not hash to envelopeHash.
     v3_layout = json.dumps(vector["dsseEnvelope"], separators=(",", ":")).encode()
-    with pytest.raises(TlogInvalid):
-        verify_rekor_bundle(
-            bundle,
-            rekor_keys=[rekor_key],
-            payload=v3_layout,
-            signature_b64="",
-            public_pem=cert_pem,
-        )
+    v3_layer = SignatureLayer(DSSE_LAYER_MEDIA_TYPE, v3_layout, dict(layer.annotations))
+    with pytest.raises(TlogInvalid, match="envelope hash"):
+        verified_log_entries(v3_layer, [rekor_key], attestation=True)
 
 
 def _layer(vector: dict[str, Any], cert_pem: bytes) -> SignatureLayer:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from sealgate.checks.authorities import KeyAuthority
 from sealgate.checks.conditions import compile_condition
-from sealgate.checks.tlog import TlogPolicy
+from sealgate.checks.tlog import TlogPolicy, legacy_tlog_entry
 from sealgate.errors import SealgateError
 from sealgate.formats.cosign_manifest import (
     SignatureLayer,
@@ -37,7 +37,6 @@ from sealgate.formats.cosign_types import (
 )
 from sealgate.formats.dsse import build_envelope, pae, parse_envelope
 from sealgate.formats.intoto import build_statement, parse_statement
-from sealgate.formats.rekor import RekorBundle
 from sealgate.formats.simplesigning import build_payload, parse_payload
 from sealgate.keys import load_verifier_pem
 from sealgate.keys.pem import decode_pem
@@ -130,7 +129,7 @@ def test_intoto_statement(data: bytes) -> None:
 @given(st.text(max_size=200) | mutated_json(json.loads(BUNDLE)).map(bytes.decode))
 def test_rekor_bundle_and_its_body(annotation: str) -> None:
     def parse() -> None:
-        RekorBundle.parse(annotation).entry()
+        legacy_tlog_entry(annotation)
 
     only_own_errors(parse)
 

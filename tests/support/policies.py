@@ -5,21 +5,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+from cryptography.hazmat.primitives import serialization
+
 from sealgate.checks.authorities import CheckContext, KeyAuthority
 from sealgate.checks.claims import image_signature_claims, statement_claims
 from sealgate.checks.pipeline import SignatureResult, check_signed
-from sealgate.checks.signed import dsse_layer, simplesigning_layer
-from sealgate.checks.tlog import TlogPolicy
+from sealgate.checks.signed import dsse_layer, public_key_der, simplesigning_layer
+from sealgate.checks.tlog import TlogPolicy, verify_log_entries
 from sealgate.formats.cosign_manifest import SignatureLayer
 from sealgate.formats.intoto import Statement
 from sealgate.formats.predicates import resolve_predicate_type
 from sealgate.formats.simplesigning import SimpleSigningPayload
 from sealgate.keys.protocols import Verifier
 from sealgate.policy import AttestationRule, Policy, evaluate_attestation, evaluate_signatures
+from sealgate.sigstore_checks import VerifiedTlogEntry
+from sealgate.trust import LogKey
 
 __all__ = [
     "NOW",
     "key_policy",
+    "verified_log_entries",
     "verify_attestation_layer",
     "verify_attestation_set",
     "verify_signature_layer",
@@ -120,3 +125,22 @@ def verify_attestation_set(
         layers, policy, rule, image_digest=image_digest, reference_time=NOW
     )
     return list(verdict.matching)
+
+
+def verified_log_entries(
+    layer: SignatureLayer,
+    keys: Sequence[LogKey],
+    *,
+    key_pem: bytes | None = None,
+    attestation: bool = False,
+) -> list[VerifiedTlogEntry]:
+    """The log entries of one layer, verified against ``keys`` for its certificate or key."""
+    thing = (dsse_layer if attestation else simplesigning_layer)(layer, "signature 1")
+    if thing.certificate is not None:
+        content = thing.signed_content(
+            thing.certificate.public_bytes(serialization.Encoding.DER), is_certificate=True
+        )
+    else:
+        assert key_pem is not None
+        content = thing.signed_content(public_key_der(key_pem), is_certificate=False)
+    return verify_log_entries(thing.log_entries(), content, TlogPolicy(rekor_keys=tuple(keys)))

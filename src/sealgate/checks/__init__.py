@@ -19,15 +19,15 @@ from sealgate.checks.claims import image_signature_claims, statement_claims
 from sealgate.checks.conditions import Condition, ConditionFailed, compile_conditions
 from sealgate.checks.pipeline import Rejection, SignatureResult, check_layers, check_signed
 from sealgate.checks.signatures import render_cosign_json
-from sealgate.checks.signed import SignedThing, dsse_layer, simplesigning_layer
+from sealgate.checks.signed import SignedThing, bundle_thing, dsse_layer, simplesigning_layer
 from sealgate.checks.tlog import (
     NO_TLOG_MESSAGE,
     RekorKey,
     TlogInvalid,
     TlogPolicy,
+    legacy_tlog_entry,
     load_rekor_keys,
-    verify_rekor_bundle,
-    verify_set,
+    verify_log_entries,
 )
 
 __all__ = [
@@ -45,15 +45,16 @@ __all__ = [
     "StaticAuthority",
     "TlogInvalid",
     "TlogPolicy",
+    "bundle_thing",
     "check_layers",
     "check_signed",
     "compile_conditions",
     "dsse_layer",
     "image_signature_claims",
+    "legacy_tlog_entry",
     "load_rekor_keys",
     "render_cosign_json",
     "simplesigning_layer",
     "statement_claims",
-    "verify_rekor_bundle",
-    "verify_set",
+    "verify_log_entries",
 ]

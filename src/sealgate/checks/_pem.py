@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from sealgate.errors import KeyMaterialError, MalformedData
 from sealgate.keys.pem import decode_pem
 
-__all__ = ["fingerprint", "first_pem_block", "spki_der"]
+__all__ = ["certificate_spki", "fingerprint", "first_pem_block", "spki_der"]
 
 
 def first_pem_block(pem: bytes) -> tuple[str, bytes]:
@@ -78,3 +78,23 @@ def fingerprint(pem: bytes) -> str:
         MalformedData: If ``pem`` cannot be parsed.
     """
     return hashlib.sha256(spki_der(pem)).hexdigest()
+
+
+def certificate_spki(certificate: x509.Certificate) -> bytes:
+    """DER SubjectPublicKeyInfo of a parsed certificate's key.
+
+    Args:
+        certificate: The certificate (``cryptography`` parses its key lazily).
+
+    Returns:
+        The SPKI DER bytes.
+
+    Raises:
+        MalformedData: The certificate's key is invalid or of an unknown algorithm.
+    """
+    try:
+        return certificate.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise MalformedData("certificate public key cannot be parsed") from exc

@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
-from sealgate.checks._pem import fingerprint, spki_der
+from cryptography.hazmat.primitives import serialization
+
+from sealgate.checks._pem import certificate_spki, fingerprint, spki_der
 from sealgate.checks.signed import SignedThing
-from sealgate.checks.tlog import NO_TLOG_MESSAGE, TlogPolicy, verify_rekor_bundle
-from sealgate.errors import PolicyDenied, SignatureInvalid, TlogInvalid
+from sealgate.checks.tlog import TlogPolicy, verify_log_entries
+from sealgate.errors import PolicyDenied, SignatureInvalid
 from sealgate.formats.rekor import RekorBundle
 from sealgate.keys.protocols import Verifier
+from sealgate.sigstore_checks import signing_key, verify_artifact_signature
 
 __all__ = [
     "Acceptance",
@@ -55,8 +58,11 @@ class Acceptance:
         authority: The accepting authority's :attr:`Authority.id`.
         name: Its human name.
         signer: Who signed, as reports print it (``key sha256:...``, an identity...).
-        bundle: The verified Rekor bundle, or None when the log was waived.
+        bundle: cosign 2's verified Rekor bundle annotation, or None (log waived, or the
+            entries came from a Sigstore bundle).
         signing_time: When the signature was made, when evidence says so (integrated time).
+        subject: The certificate identity that signed (keyless), or "".
+        issuer: Its OIDC issuer (keyless), or "".
     """
 
     authority: str
@@ -64,6 +70,8 @@ class Acceptance:
     signer: str
     bundle: RekorBundle | None = None
     signing_time: datetime | None = None
+    subject: str = ""
+    issuer: str = ""
 
 
 @runtime_checkable
@@ -126,6 +134,16 @@ class KeyAuthority:
         return f"key:sha256:{self.key_fingerprint}"
 
     def _signature_verifies(self, thing: SignedThing) -> bool:
+        if thing.message is None:
+            # Only the artifact's digest is known (verify-blob sha256:<hex>): verify prehashed.
+            if thing.digest is None:
+                return False
+            key = signing_key(spki_der(self.verifier.public_pem()))
+            try:
+                verify_artifact_signature(key, thing.signatures[0], digest=thing.digest)
+            except SignatureInvalid:
+                return False
+            return True
         for signature in thing.signatures:
             try:
                 self.verifier.verify(signature, thing.message)
@@ -139,26 +157,30 @@ class KeyAuthority:
         if not self._signature_verifies(thing):
             raise SignatureInvalid(f"{thing.label}: signature does not verify with key {self.name}")
         # (2) With a key, a certificate that travels with the signature must hold that key.
-        if thing.certificate_pem is not None and spki_der(thing.certificate_pem) != spki_der(
-            self.verifier.public_pem()
-        ):
+        key_der = spki_der(self.verifier.public_pem())
+        certificate = thing.certificate
+        if certificate is not None and certificate_spki(certificate) != key_der:
             raise SignatureInvalid(
                 f"{thing.label}: both public key and certificate were provided but did not match"
             )
-        # (3) Transparency log: an offline-verifiable Rekor bundle about this very signature.
+        # (3) Transparency log: entries about this very signature, from a trusted log.
         bundle = None
         if not context.tlog.insecure_ignore_tlog:
-            if thing.tlog_annotation is None:
-                raise TlogInvalid(f"{thing.label}: {NO_TLOG_MESSAGE}")
-            bundle = RekorBundle.parse(thing.tlog_annotation)
-            verify_rekor_bundle(
-                bundle,
-                rekor_keys=context.tlog.rekor_keys,
-                payload=thing.content,
-                signature_b64=thing.signature_b64,
-                public_pem=thing.certificate_pem or self.verifier.public_pem(),
-                kind="signature" if thing.kind == "simplesigning" else "attestation",
+            content = (
+                thing.signed_content(key_der, is_certificate=False)
+                if certificate is None
+                else thing.signed_content(
+                    certificate.public_bytes(serialization.Encoding.DER), is_certificate=True
+                )
             )
+            verify_log_entries(
+                thing.log_entries(),
+                content,
+                context.tlog,
+                require_inclusion_proof=thing.bundle_version in ("0.2", "0.3"),
+            )
+            if thing.tlog_annotation is not None:
+                bundle = RekorBundle.parse(thing.tlog_annotation)
         return Acceptance(
             authority=self.id,
             name=self.name,

@@ -1,103 +1,44 @@
-"""Offline transparency-log checks: the Rekor SET and cosign's ``VerifyBundle`` (SPEC §4.4).
+"""The transparency-log requirement, and the evidence check every authority shares.
 
-No inclusion proof travels in the legacy annotation, so offline trust is the SET: an ECDSA
-signature by the Rekor key over the canonical JSON of the bundle payload. We also check that
-the logged entry is about *this* signature (CVE-2022-36056 class: a valid SET for another entry).
+Log entries reach a signature two ways: cosign 2's ``dev.sigstore.cosign/bundle`` annotation (an
+inclusion promise, no proof) and the ``tlogEntries`` of a Sigstore bundle (promise and/or proof).
+Both are read into :class:`~sealgate.formats.tlog_entry.TlogEntry` and verified by one function,
+:func:`sealgate.sigstore_checks.verify_tlog_entry`: the log must be trusted, its promise or proof
+must verify, and the entry must be about *this* signature, key or certificate and payload
+(a valid entry for something else vouches for nothing; CVE-2022-36056).
 """
 
 from __future__ import annotations
 
-import hashlib
+import base64
+import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-
-from sealgate.checks._pem import first_pem_block
-from sealgate.errors import KeyMaterialError, TlogInvalid
-from sealgate.formats.rekor import RekorBundle, RekorEntry
+from sealgate.errors import MalformedData, TlogInvalid
+from sealgate.formats.rekor import RekorBundle
+from sealgate.formats.rekor_body import parse_rekor_body
+from sealgate.formats.tlog_entry import TlogEntry, tlog_entry_from_cosign_bundle
+from sealgate.sigstore_checks import SignedContent, VerifiedTlogEntry, verify_tlog_entry
+from sealgate.trust import LogKey, TrustedRoot
 
 __all__ = [
     "NO_TLOG_MESSAGE",
     "RekorKey",
     "TlogInvalid",
     "TlogPolicy",
+    "legacy_tlog_entry",
     "load_rekor_keys",
-    "verify_rekor_bundle",
-    "verify_set",
+    "verify_log_entries",
 ]
 
 NO_TLOG_MESSAGE = "no transparency log entry; use --insecure-ignore-tlog for signatures without one"
 
-_KINDS = {
-    "signature": frozenset({"hashedrekord", "rekord"}),
-    "attestation": frozenset({"dsse", "intoto"}),
-}
+#: A trusted Rekor key (the legacy name of a transparency-log key).
+RekorKey = LogKey
 
 
-@dataclass(frozen=True)
-class RekorKey:
-    """A trusted Rekor public key (ECDSA only, as cosign's legacy path requires).
-
-    Attributes:
-        log_id: Lowercase hex SHA-256 of the DER SubjectPublicKeyInfo.
-        public_key: The ECDSA key.
-    """
-
-    log_id: str
-    public_key: ec.EllipticCurvePublicKey
-
-    @classmethod
-    def from_der(cls, der: bytes) -> RekorKey:
-        """Load a DER SubjectPublicKeyInfo (e.g. a trusted root's ``tlogs[].publicKey.rawBytes``).
-
-        Args:
-            der: The SPKI DER bytes.
-
-        Returns:
-            The key.
-
-        Raises:
-            KeyMaterialError: If the bytes are not an ECDSA public key.
-        """
-        try:
-            key = serialization.load_der_public_key(der)
-        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-            raise KeyMaterialError("Rekor public key cannot be parsed") from exc
-        if not isinstance(key, ec.EllipticCurvePublicKey):
-            raise KeyMaterialError("Rekor public key must be ECDSA")
-        canonical = key.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        return cls(hashlib.sha256(canonical).hexdigest(), key)
-
-    @classmethod
-    def from_pem(cls, pem: bytes) -> RekorKey:
-        """Load a ``PUBLIC KEY`` PEM such as ``rekor.pub``.
-
-        Args:
-            pem: The PEM bytes.
-
-        Returns:
-            The key.
-
-        Raises:
-            KeyMaterialError: If the PEM is unreadable or not an ECDSA public key.
-        """
-        try:
-            key = serialization.load_pem_public_key(pem)
-        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-            raise KeyMaterialError("Rekor public key cannot be parsed") from exc
-        return cls.from_der(
-            key.public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        )
-
-
-def load_rekor_keys(pems: Sequence[bytes]) -> tuple[RekorKey, ...]:
+def load_rekor_keys(pems: Sequence[bytes]) -> tuple[LogKey, ...]:
     """Load trusted Rekor keys from PEM texts, dropping duplicates (order kept).
 
     Args:
@@ -107,11 +48,11 @@ def load_rekor_keys(pems: Sequence[bytes]) -> tuple[RekorKey, ...]:
         The keys.
 
     Raises:
-        KeyMaterialError: A PEM is unreadable or not an ECDSA key.
+        KeyMaterialError: A PEM is unreadable or not a supported public key.
     """
-    keys: dict[str, RekorKey] = {}
+    keys: dict[bytes, LogKey] = {}
     for pem in pems:
-        key = RekorKey.from_pem(pem)
+        key = LogKey.from_pem(pem)
         keys.setdefault(key.log_id, key)
     return tuple(keys.values())
 
@@ -122,79 +63,71 @@ class TlogPolicy:
 
     Attributes:
         insecure_ignore_tlog: cosign's ``--insecure-ignore-tlog``: skip every tlog check.
-        rekor_keys: Trusted Rekor keys; the bundle's logID picks one.
+        rekor_keys: Trusted Rekor keys given one by one (``--rekor-public-key``).
+        trusted_root: A trusted root whose ``tlogs`` are trusted too.
     """
 
     insecure_ignore_tlog: bool = False
-    rekor_keys: tuple[RekorKey, ...] = ()
+    rekor_keys: tuple[LogKey, ...] = ()
+    trusted_root: TrustedRoot | None = None
+
+    def logs(self) -> TrustedRoot:
+        """Everything trusted as a transparency log, as one trusted root."""
+        root = self.trusted_root or TrustedRoot(source="--rekor-public-key")
+        return root.with_tlogs(self.rekor_keys) if self.rekor_keys else root
+
+    def log_ids(self) -> list[str]:
+        """Hex log IDs of every trusted log, sorted (for fingerprints)."""
+        return sorted({key.log_id_hex for key in self.logs().tlogs})
 
 
-def verify_set(bundle: RekorBundle, rekor_keys: Sequence[RekorKey]) -> RekorKey:
-    """Verify the SignedEntryTimestamp with the Rekor key whose log ID matches.
+def legacy_tlog_entry(annotation: str) -> TlogEntry:
+    """Read cosign 2's ``dev.sigstore.cosign/bundle`` annotation as a log entry.
 
     Args:
-        bundle: The parsed bundle.
-        rekor_keys: Trusted Rekor keys.
+        annotation: The annotation's JSON text.
 
     Returns:
-        The key that verified the SET.
+        The entry (an inclusion promise, no proof).
 
     Raises:
-        TlogInvalid: If no trusted key has the bundle's log ID or the SET does not verify.
+        MalformedData: The annotation or the body it carries is malformed.
     """
-    key = next((k for k in rekor_keys if k.log_id == bundle.log_id), None)
-    if key is None:
-        raise TlogInvalid(f"no trusted Rekor key has log ID {bundle.log_id}")
+    bundle = RekorBundle.parse(annotation)
     try:
-        key.public_key.verify(
-            bundle.signed_entry_timestamp, bundle.canonical_payload(), ec.ECDSA(hashes.SHA256())
-        )
-    except InvalidSignature as exc:
-        raise TlogInvalid("Rekor signed entry timestamp does not verify") from exc
-    return key
+        body = base64.b64decode(bundle.body, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedData("Rekor bundle body is not valid base64") from exc
+    logged = parse_rekor_body(body)
+    return tlog_entry_from_cosign_bundle(bundle, kind=logged.kind, version=logged.version)
 
 
-def verify_rekor_bundle(
-    bundle: RekorBundle,
+def verify_log_entries(
+    entries: Sequence[TlogEntry],
+    content: SignedContent,
+    tlog: TlogPolicy,
     *,
-    rekor_keys: Sequence[RekorKey],
-    payload: bytes,
-    signature_b64: str,
-    public_pem: bytes,
-    kind: str | None = None,
-) -> RekorEntry:
-    """cosign ``VerifyBundle``: the entry matches this signature and the SET verifies.
+    require_inclusion_proof: bool = False,
+) -> list[VerifiedTlogEntry]:
+    """Verify every log entry of one signature; at least one is required.
 
     Args:
-        bundle: The parsed ``dev.sigstore.cosign/bundle`` annotation.
-        rekor_keys: Trusted Rekor keys.
-        payload: The exact layer bytes (simple-signing payload, or the DSSE envelope).
-        signature_b64: The layer's signature annotation; ``""`` for attestations (not compared).
-        public_pem: The certificate PEM if the layer has one, else the verifying key's PEM.
-        kind: ``"signature"`` or ``"attestation"`` to restrict entry kinds; None accepts all.
+        entries: The signature's log entries.
+        content: The signature, its verifier and what it signed.
+        tlog: The requirement (trusted logs).
+        require_inclusion_proof: Refuse entries that only carry a promise (bundles v0.2+).
 
     Returns:
-        The decoded entry (its ``integrated_time`` is on ``bundle``).
+        The verified entries.
 
     Raises:
-        TlogInvalid: If the entry does not match the signature, key or payload, or the SET fails.
-        MalformedData: If the entry body cannot be decoded.
+        TlogInvalid: No entry, or an entry that does not verify or is about something else.
+        MalformedData: An entry body cannot be decoded.
     """
-    # 1. The body is a string holding a supported entry kind.
-    entry = bundle.entry()
-    if kind is not None and entry.kind not in _KINDS.get(kind, frozenset()):
-        raise TlogInvalid(f"Rekor entry kind {entry.kind} does not fit a {kind}")
-    # 2. Body signature == annotation signature (skipped for attestations: annotation empty).
-    if signature_b64 and entry.signature_b64 != signature_b64:
-        raise TlogInvalid("Rekor entry signature does not match the layer signature")
-    # 3. Body public key (first PEM block, as DER) == our certificate / key.
-    logged_label, logged_der = first_pem_block(entry.public_key_pem)
-    expected_label, expected_der = first_pem_block(public_pem)
-    if (logged_label, logged_der) != (expected_label, expected_der):
-        raise TlogInvalid("Rekor entry public key does not match the verifying key")
-    # 4. Hash algorithm sha256 and value == sha256(layer payload) (dsse: envelopeHash).
-    if entry.hash_algorithm != "sha256" or entry.hash_value != hashlib.sha256(payload).hexdigest():
-        raise TlogInvalid("Rekor entry hash does not match the payload")
-    # 5. The SET verifies with the trusted key named by logID.
-    verify_set(bundle, rekor_keys)
-    return entry
+    if not entries:
+        raise TlogInvalid(NO_TLOG_MESSAGE)
+    logs = tlog.logs()
+    return [
+        verify_tlog_entry(entry, logs, content, require_inclusion_proof=require_inclusion_proof)
+        for entry in entries
+    ]

@@ -15,7 +15,7 @@ from sealgate.formats.cosign_manifest import (
 from sealgate.formats.dsse import Envelope, build_envelope, pae, parse_envelope
 from sealgate.formats.intoto import Statement, build_statement, parse_statement
 from sealgate.formats.predicates import PREDICATE_TYPES, load_predicate, resolve_predicate_type
-from sealgate.formats.rekor import RekorBundle, RekorEntry
+from sealgate.formats.rekor import RekorBundle
 from sealgate.formats.simplesigning import SimpleSigningPayload, build_payload, parse_payload
 
 __all__ = [
@@ -23,7 +23,6 @@ __all__ = [
     "Envelope",
     "LayerDescriptor",
     "RekorBundle",
-    "RekorEntry",
     "SignatureLayer",
     "SimpleSigningPayload",
     "Statement",

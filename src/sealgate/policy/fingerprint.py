@@ -40,9 +40,7 @@ def policy_fingerprint(policy: Policy) -> str:
         "tool": __version__,
         "authorities": _authorities(policy.authorities),
         "threshold": policy.threshold,
-        "tlog": None
-        if policy.tlog.insecure_ignore_tlog
-        else sorted(key.log_id for key in policy.tlog.rekor_keys),
+        "tlog": None if policy.tlog.insecure_ignore_tlog else policy.tlog.log_ids(),
         "annotations": dict(sorted(policy.annotations.items())),
         "attestations": sorted(
             (

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from sealgate.checks.tlog import RekorKey
 from sealgate.errors import SignatureInvalid
+from sealgate.trust import LogKey
 
 
 class EcVerifier:
@@ -76,14 +76,14 @@ class FakeRekor:
 
     def __init__(self) -> None:
         self.key = EcKey()
-        self.trusted = RekorKey.from_pem(self.key.public_pem())
+        self.trusted = LogKey.from_pem(self.key.public_pem())
 
     def bundle(self, body: dict[str, Any], *, integrated_time: int = 1700000000) -> str:
         payload = {
             "body": base64.b64encode(json.dumps(body).encode()).decode(),
             "integratedTime": integrated_time,
             "logIndex": 42,
-            "logID": self.trusted.log_id,
+            "logID": self.trusted.log_id_hex,
         }
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
         return json.dumps(
@@ -106,22 +106,31 @@ def hashedrekord(payload: bytes, signature_b64: str, public_pem: bytes) -> dict[
     }
 
 
+def _envelope_parts(envelope: bytes) -> tuple[str, list[str]]:
+    """The payload hash and signatures a log records for an envelope (as Rekor computes them)."""
+    doc = json.loads(envelope)
+    payload = base64.b64decode(doc["payload"])
+    return hashlib.sha256(payload).hexdigest(), [s["sig"] for s in doc["signatures"]]
+
+
 def dsse_entry(envelope: bytes, public_pem: bytes) -> dict[str, Any]:
+    payload_hash, signatures = _envelope_parts(envelope)
     return {
         "apiVersion": "0.0.1",
         "kind": "dsse",
         "spec": {
             "envelopeHash": {"algorithm": "sha256", "value": hashlib.sha256(envelope).hexdigest()},
-            "payloadHash": {"algorithm": "sha256", "value": "00" * 32},
-            "signatures": [{"signature": "c2ln", "verifier": b64(public_pem)}],
+            "payloadHash": {"algorithm": "sha256", "value": payload_hash},
+            "signatures": [{"signature": sig, "verifier": b64(public_pem)} for sig in signatures],
         },
     }
 
 
 def intoto_entry(envelope: bytes, public_pem: bytes, version: str = "0.0.2") -> dict[str, Any]:
+    payload_hash, signatures = _envelope_parts(envelope)
     content: dict[str, Any] = {
         "hash": {"algorithm": "sha256", "value": hashlib.sha256(envelope).hexdigest()},
-        "payloadHash": {"algorithm": "sha256", "value": "00" * 32},
+        "payloadHash": {"algorithm": "sha256", "value": payload_hash},
     }
     spec: dict[str, Any] = {"content": content}
     if version == "0.0.1":
@@ -129,6 +138,8 @@ def intoto_entry(envelope: bytes, public_pem: bytes, version: str = "0.0.2") -> 
     else:
         content["envelope"] = {
             "payloadType": "application/vnd.in-toto+json",
-            "signatures": [{"sig": "c2ln", "publicKey": b64(public_pem)}],
+            "signatures": [
+                {"sig": b64(sig.encode()), "publicKey": b64(public_pem)} for sig in signatures
+            ],
         }
     return {"apiVersion": version, "kind": "intoto", "spec": spec}

@@ -57,7 +57,7 @@ def test_valid_signature() -> None:
     assert verified.claims is not None
     assert verified.claims.manifest_digest == DIGEST
     assert verified.accepted[0].bundle is None
-    assert verified.thing.digest == layer.digest
+    assert verified.thing.layer_digest == layer.digest
     assert [a.name for a in verified.accepted] == ["key0"]
 
 
@@ -183,7 +183,7 @@ def test_tlog_bundle_wrong_rekor_key_and_wrong_logged_key() -> None:
     key, rekor = EcKey(), FakeRekor()
     with pytest.raises(TlogInvalid):
         verify(_with_bundle(key, rekor), key, tlog=TlogPolicy(rekor_keys=(FakeRekor().trusted,)))
-    with pytest.raises(TlogInvalid, match="public key"):
+    with pytest.raises(TlogInvalid, match="another certificate or key"):
         verify(
             _with_bundle(key, rekor, public_pem=EcKey().public_pem()),
             key,

@@ -1,24 +1,34 @@
-"""Rekor bundle annotation and entry bodies (SPEC §4.4)."""
+"""cosign's Rekor bundle annotation, and the entry bodies it carries."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from sealgate.errors import MalformedData
-from sealgate.formats.rekor import RekorBundle, RekorEntry, decode_body
+from sealgate.formats.rekor import RekorBundle
+from sealgate.formats.rekor_body import parse_rekor_body
 from tests.unit.checks._keys import b64, dsse_entry, hashedrekord, intoto_entry
 
 LOG_ID = "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"
-PEM = b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+_KEY = ec.generate_private_key(ec.SECP256R1()).public_key()
+PEM = _KEY.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+spki = _KEY.public_bytes(
+    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+)
 
 
 def annotation(**payload_changes: Any) -> str:
     payload: dict[str, Any] = {
-        "body": b64(json.dumps(hashedrekord(b"p", "c2ln", PEM)).encode()),
+        "body": b64(
+            json.dumps(hashedrekord(b"p", base64.b64encode(b"sig").decode(), PEM)).encode()
+        ),
         "integratedTime": 1674251859,
         "logIndex": 11608800,
         "logID": LOG_ID,
@@ -48,60 +58,66 @@ def test_to_json_obj_is_go_struct_order() -> None:
     assert obj["SignedEntryTimestamp"] == "MEUCIQ=="
 
 
+def body_bytes(body: dict[str, Any]) -> bytes:
+    return json.dumps(body).encode()
+
+
+SIG = base64.b64encode(b"sig").decode()
+ENVELOPE = json.dumps(
+    {"payloadType": "x", "payload": b64(b"{}"), "signatures": [{"keyid": "", "sig": SIG}]}
+).encode()
+
+
 def test_hashedrekord_entry() -> None:
-    entry = RekorBundle.parse(annotation()).entry()
-    assert entry == RekorEntry(
-        "hashedrekord",
-        "0.0.1",
-        "sha256",
-        "148de9c5a7a44d19e56cd9ae1a554bf67847afb0c58f6e12fa29ac7ddfca9940",
-        "c2ln",
-        PEM,
-    )
+    bundle = RekorBundle.parse(annotation())
+    entry = parse_rekor_body(base64.b64decode(bundle.body))
+    assert (entry.kind, entry.version) == ("hashedrekord", "0.0.1")
+    assert entry.data_digest == ("sha256", hashlib.sha256(b"p").digest())
+    assert entry.signatures[0].signature == b"sig"
+    assert entry.signatures[0].verifier_der == spki
 
 
 def test_rekord_entry() -> None:
-    body = hashedrekord(b"p", "c2ln", PEM)
+    body = hashedrekord(b"p", SIG, PEM)
     body["kind"] = "rekord"
     body["spec"]["signature"]["format"] = "x509"
-    assert decode_body(b64(json.dumps(body).encode())).kind == "rekord"
+    assert parse_rekor_body(body_bytes(body)).kind == "rekord"
 
 
 def test_dsse_and_intoto_entries() -> None:
-    dsse = decode_body(b64(json.dumps(dsse_entry(b"env", PEM)).encode()))
-    assert (dsse.kind, dsse.signature_b64, dsse.public_key_pem) == ("dsse", None, PEM)
+    dsse = parse_rekor_body(body_bytes(dsse_entry(ENVELOPE, PEM)))
+    assert (dsse.kind, dsse.signatures[0].verifier_der) == ("dsse", spki)
     for version in ("0.0.1", "0.0.2"):
-        entry = decode_body(b64(json.dumps(intoto_entry(b"env", PEM, version)).encode()))
-        assert (entry.kind, entry.api_version, entry.public_key_pem) == ("intoto", version, PEM)
-        assert entry.hash_value == dsse.hash_value
+        entry = parse_rekor_body(body_bytes(intoto_entry(ENVELOPE, PEM, version)))
+        assert (entry.kind, entry.version) == ("intoto", version)
+        assert entry.payload_hash == dsse.payload_hash
 
 
-def _body(mutate: Any) -> str:
-    body = hashedrekord(b"p", "c2ln", PEM)
+def _body(mutate: Any) -> bytes:
+    body = hashedrekord(b"p", SIG, PEM)
     mutate(body)
-    return b64(json.dumps(body).encode())
+    return body_bytes(body)
 
 
 @pytest.mark.parametrize(
     "body",
     [
-        "!!!",
-        b64(b"not json"),
-        b64(b"[]"),
+        b"not json",
+        b"[]",
         _body(lambda b: b.update(kind="helm")),
-        _body(lambda b: b.update(apiVersion="0.0.2")),
+        _body(lambda b: b.update(apiVersion="0.0.9")),
         _body(lambda b: b.update(spec=[])),
         _body(lambda b: b["spec"].pop("signature")),
         _body(lambda b: b["spec"]["data"].update(hash="x")),
         _body(lambda b: b["spec"]["signature"].update(content=5)),
         _body(lambda b: b["spec"]["signature"]["publicKey"].update(content="***")),
-        b64(json.dumps({**dsse_entry(b"e", PEM), "spec": {"envelopeHash": {}}}).encode()),
-        b64(json.dumps({**dsse_entry(b"e", PEM), "spec": {"signatures": []}}).encode()),
+        body_bytes({**dsse_entry(ENVELOPE, PEM), "spec": {"envelopeHash": {}}}),
+        body_bytes({**dsse_entry(ENVELOPE, PEM), "spec": {"signatures": []}}),
     ],
 )
-def test_decode_body_rejects(body: str) -> None:
+def test_malformed_bodies_are_refused(body: bytes) -> None:
     with pytest.raises(MalformedData):
-        decode_body(body)
+        parse_rekor_body(body)
 
 
 @pytest.mark.parametrize(
