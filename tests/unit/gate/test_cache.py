@@ -197,3 +197,24 @@ def test_fingerprint_loads_each_key_once() -> None:
 
     policy_fingerprint(base_policy(), counting)
     assert sorted(calls) == ["/k/a.pub", "/k/b.pub"]
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"[1, 2]",  # JSON, but not an object
+        b'"verified"',
+        b"null",
+        b"17",
+        b"[" * 30_000 + b"]" * 30_000,  # nested deeper than the JSON parser recurses
+        b'{"a":' * 5_000 + b"1" + b"}" * 5_000,
+        json.dumps({"v": [1], "key": {}, "notAfter": 5, "value": None, "mac": []}).encode(),
+        b"\xff\xfe{}",
+    ],
+)
+def test_any_corrupt_entry_is_a_miss_with_a_warning(cache: VerdictCache, garbage: bytes) -> None:
+    cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
+    (entry,) = cache.directory.iterdir()
+    entry.write_bytes(garbage)
+    assert cache.get(NAME, digest(1), FP) is None
+    assert cache.warnings

@@ -272,3 +272,18 @@ def test_evaluate_gate_warns_on_unrecognised_bypass_value(
     assert report.warnings == (
         "COSIGN_VERIFY_DISABLED='please' is not a boolean; verification runs",
     )
+
+
+def test_corrupt_cache_entry_is_a_miss_not_a_crash(
+    tmp_path: Path, verifier: FakeVerifier, clock: FakeClock
+) -> None:
+    tagged(verifier, API)
+    env = make_env(tmp_path)
+    cache = VerdictCache(tmp_path / "cache", ttl_s=3600, clock=clock, secret=b"k" * 32)
+    run_gate(env, [spec(API)], verifier, cache=cache, clock=clock)
+    (entry,) = (tmp_path / "cache").iterdir()
+    entry.write_bytes(b"[" * 50_000)  # under the size cap, deeper than json recurses
+    report = run_gate(env, [spec(API)], verifier, cache=cache, clock=clock)
+    assert (report.decision, report.exit_code) == ("verified", ExitCode.OK)
+    assert not report.results[0].verdict.cached and len(verifier.verify_calls) == 2
+    assert any("corrupt" in w for w in report.warnings)
