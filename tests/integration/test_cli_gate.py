@@ -288,13 +288,20 @@ def test_pinned_digest_that_does_not_exist_is_not_found(estate: Estate) -> None:
     assert image["reason"] == "not-found"
 
 
+_PROD = "keys: [k.pub]\nenvironments:\n  prod: {versions: v.yaml}\n"
+
+
 @pytest.mark.parametrize(
     ("config", "versions", "where"),
     [
-        ("environments:\n  prod: {versions: v.yaml}\nkeys: [k\x07.pub]\n", "a: r.io/a:1\n", "yaml:3"),
+        (
+            "environments:\n  prod: {versions: v.yaml}\nkeys: [k\x07.pub]\n",
+            "a: r.io/a:1\n",
+            "yaml:3",
+        ),
         ("keys: [k.pub]\nenvironments:\n  prod:\n    versions: !!int x\n", "", "sealgate.yaml:4"),
-        ("keys: [k.pub]\nenvironments:\n  prod: {versions: v.yaml}\n", "a: !!int x\n", "v.yaml:1"),
-        ("keys: [k.pub]\nenvironments:\n  prod: {versions: v.yaml}\n", "a: r.io/\x1b:1\n", "v.yaml:1"),
+        (_PROD, "a: !!int x\n", "v.yaml:1"),
+        (_PROD, "a: r.io/\x1b:1\n", "v.yaml:1"),
     ],
 )
 def test_yaml_the_library_rejects_is_a_config_error_not_a_crash(

@@ -241,7 +241,7 @@ def test_schema_is_valid_and_docs_copy_is_identical() -> None:
 @pytest.mark.parametrize(
     ("text", "line"),
     [
-        ("keys: [k.pub]\nenvironments:\n  prod: {versions: \"v\x01.yaml\"}\n", 3),
+        ('keys: [k.pub]\nenvironments:\n  prod: {versions: "v\x01.yaml"}\n', 3),
         ("keys: [k.pub]\nenvironments:\n  prod:\n    versions: !!int x\n", 4),
     ],
 )

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from sealgate.documents.yaml import format_path, parse_yaml, read_yaml_file
 from sealgate.errors import ConfigError
-from sealgate.gate._yaml import format_path, parse_yaml, read_yaml_file
 
 BILLION_LAUGHS = """\
 a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
