@@ -94,7 +94,8 @@ def test_missing_or_non_string_images_are_yielded_as_none_and_fields_are_live() 
 
 def test_lists_and_non_objects() -> None:
     pod = {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"image": "r.io/a:1"}]}}
-    assert found({"apiVersion": "v1", "kind": "List", "items": [pod, pod]}) == [
+    other = {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"image": "r.io/a:1"}]}}
+    assert found({"apiVersion": "v1", "kind": "List", "items": [pod, other]}) == [
         ("/items/0/spec/containers/0/image", "r.io/a:1"),
         ("/items/1/spec/containers/0/image", "r.io/a:1"),
     ]
