@@ -180,8 +180,15 @@ class Verdict:
     digest: str | None = None
     reason: ReasonClass | None = None
     message: str = ""
-    #: True when this verdict came from the on-disk cache.
+    #: True when this verdict came from the verdict cache.
     cached: bool = False
+    #: When the verdict stops being true (the key or certificate it relied on expires);
+    #: caches keep it no longer. None: no expiry known beyond the cache's TTL.
+    not_after: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.not_after is not None and self.not_after.utcoffset() is None:
+            raise ValueError("Verdict.not_after must be an aware datetime")
 
     @property
     def ok(self) -> bool:

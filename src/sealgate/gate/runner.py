@@ -24,6 +24,7 @@ Exit decision: all verified -> 0; failures on a softFail environment (and none `
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -149,7 +150,7 @@ class _Run:
                 "internal", f"verifier verified {verdict.digest!r}, not {digest!r}", digest
             )
         if verdict.digest is None:
-            verdict = Verdict(verdict.status, digest, verdict.reason, verdict.message)
+            verdict = dataclasses.replace(verdict, digest=digest)
         if verdict.ok and self.cache is not None and self.fingerprint is not None:
             self.cache.put(pinned.name, digest, self.fingerprint, verdict)
         return verdict
