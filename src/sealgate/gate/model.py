@@ -25,9 +25,11 @@ from sealgate.oci.reference import Reference
 __all__ = [
     "CALLER_ERRORS",
     "REASON_CLASSES",
+    "AuditAppend",
     "Clock",
     "Decision",
     "DeployBlocked",
+    "GateOutcome",
     "GateReport",
     "ImageResult",
     "ImageSpec",
@@ -233,7 +235,7 @@ class ImageResult:
 
 @dataclass(frozen=True)
 class GateReport:
-    """Everything a gate run decided; renderers in :mod:`sealgate.gate.reports` read this."""
+    """Everything a gate run decided; renderers in :mod:`sealgate.reports` read this."""
 
     environment: str
     tier: str
@@ -259,3 +261,22 @@ class GateReport:
     def allowed(self) -> bool:
         """True when the deploy may proceed (exit code 0)."""
         return self.exit_code == ExitCode.OK
+
+
+@dataclass(frozen=True)
+class AuditAppend:
+    """A record the caller must append to the audit log after a gate run."""
+
+    record: Mapping[str, object]
+    #: True: the run fails (ConfigError, exit 78) if the record cannot be written (an
+    #: honoured bypass must leave a trail). False: a write failure is a report warning.
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """What :func:`~sealgate.gate.evaluate_gate` decided, and what the caller must record."""
+
+    report: GateReport
+    #: Records to append to the environment's audit log, in order.
+    audit: tuple[AuditAppend, ...] = ()
