@@ -131,7 +131,7 @@ class _LimitedLoader(yaml.SafeLoader):
 
 
 class _RefusedError(Exception):
-    """A limit or rule hit while composing; carries the line for the ConfigError."""
+    """A limit, rule or constructor failure on user text; carries the line for the ConfigError."""
 
     def __init__(self, message: str, line: int) -> None:
         super().__init__(message)
