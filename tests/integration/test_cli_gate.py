@@ -286,3 +286,30 @@ def test_pinned_digest_that_does_not_exist_is_not_found(estate: Estate) -> None:
     assert result.code == 2
     [image] = json.loads(result.out[: result.out.rindex("}") + 1])["images"]
     assert image["reason"] == "not-found"
+
+
+_PROD = "keys: [k.pub]\nenvironments:\n  prod: {versions: v.yaml}\n"
+
+
+@pytest.mark.parametrize(
+    ("config", "versions", "where"),
+    [
+        (
+            "environments:\n  prod: {versions: v.yaml}\nkeys: [k\x07.pub]\n",
+            "a: r.io/a:1\n",
+            "yaml:3",
+        ),
+        ("keys: [k.pub]\nenvironments:\n  prod:\n    versions: !!int x\n", "", "sealgate.yaml:4"),
+        (_PROD, "a: !!int x\n", "v.yaml:1"),
+        (_PROD, "a: r.io/\x1b:1\n", "v.yaml:1"),
+    ],
+)
+def test_yaml_the_library_rejects_is_a_config_error_not_a_crash(
+    tmp_path: Path, config: str, versions: str, where: str
+) -> None:
+    (tmp_path / "sealgate.yaml").write_text(config)
+    (tmp_path / "v.yaml").write_text(versions)
+    result = run(["gate", "--env", "prod", "--config", str(tmp_path / "sealgate.yaml")])
+    assert result.code == 78, result.err
+    assert where in result.err and "invalid YAML" in result.err
+    assert "Traceback" not in result.err

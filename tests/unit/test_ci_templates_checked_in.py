@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sealgate.gate import CI_SYSTEMS, PARTS, generate
+from sealgate.ci import CI_SYSTEMS, PARTS, generate
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "ci" / "templates"
 

@@ -11,29 +11,30 @@ from typing import Any
 
 from rich.console import Console
 
+from sealgate.ci import CI_SYSTEMS, PARTS, generate
 from sealgate.cli.common import add_registry_flags, open_client, repository_override
+from sealgate.cli.terminal import progress_display, render_table
 from sealgate.errors import InputError, UsageError
 from sealgate.files import read_capped
 from sealgate.gate import (
-    CI_SYSTEMS,
-    PARTS,
     EnvironmentConfig,
     GateReport,
     VerdictCache,
     collect_images,
     environment_images,
     evaluate_gate,
-    generate,
     images_from_text,
     load_config,
-    pin_map,
     postrender,
-    progress_display,
+    read_audit_records,
+    write_audit_records,
+)
+from sealgate.reports import (
+    pin_map,
     render_json,
     render_junit,
     render_markdown,
     render_pins,
-    render_table,
     render_vso,
 )
 from sealgate.workflows.gate_verifier import RegistryImageVerifier
@@ -153,22 +154,25 @@ def _run(
     cache = None
     if config.cache is not None and config.cache.enabled and not args.no_cache:
         cache = VerdictCache.from_settings(config.cache, secret=_cache_secret())
+    # The gate decides; the audit log is read and appended here, at the edge.
+    audit_records = read_audit_records(env.audit_log)
     console = Console(stderr=True)
     with (
         open_client(args, extra_insecure=tuple(config.insecure_registries)) as client,
         progress_display(console, total=len(images)) as progress,
     ):
         verifier = RegistryImageVerifier(client, repository=repository_override())
-        report = evaluate_gate(
+        outcome = evaluate_gate(
             env,
             images,
             verifier,
             environ=os.environ,
+            audit_records=audit_records,
             concurrency=args.concurrency or config.concurrency,
             cache=cache,
             progress=progress,
         )
-    return report, env
+    return write_audit_records(env.audit_log, outcome), env
 
 
 def _gate(args: argparse.Namespace) -> int:

@@ -97,7 +97,7 @@ def _rekor_keys(args: argparse.Namespace) -> tuple[Any, ...]:
 
 
 def _resource(path: Path | None) -> tuple[Any, list[str]]:
-    from sealgate.formats.yaml_stream import parse_yaml
+    from sealgate.documents.yaml import parse_yaml
     from sealgate.policy.resources import IMPLICIT_POD, Resource, resource_images
 
     if path is None:

@@ -6,29 +6,39 @@ Typical flow (what ``sealgate gate`` does)::
     env = config.environment("app-eu2")                  # ConfigError lists known envs
     images = environment_images(env)                     # or collect_images([...], rules=...)
     cache = VerdictCache.from_settings(config.cache)
-    report = evaluate_gate(env, images, verifier, environ=os.environ,
-                           concurrency=config.concurrency, cache=cache)
-    render_table(report, console); print(render_json(report)) ...
-    return report.exit_code                              # 0 allowed, 2 deploy blocked
+    outcome = evaluate_gate(env, images, verifier, environ=os.environ,
+                            audit_records=read_audit_records(env.audit_log),
+                            concurrency=config.concurrency, cache=cache)
+    report = write_audit_records(env.audit_log, outcome)  # ConfigError if a bypass cannot
+    render_table(report, console); print(render_json(report)) ...   # sealgate.cli.terminal,
+    return report.exit_code                              # sealgate.reports; 0 ok, 2 blocked
 
 ``verifier`` implements :class:`ImageVerifier` (``resolve``, ``verify``,
-``public_key_pem``); the gate never talks to a registry itself.
+``public_key_pem``); the gate never talks to a registry itself. YAML reading and the
+workload walker are :mod:`sealgate.documents`; cache storage is :mod:`sealgate.cache`;
+renderers are :mod:`sealgate.reports`; CI templates are :mod:`sealgate.ci`.
 """
 
+from sealgate.gate.audit_log import (
+    append_audit_record,
+    apply_bypass,
+    bypass_reminders,
+    read_audit_records,
+    record_reverified,
+    write_audit_records,
+)
 from sealgate.gate.bypass import (
     BYPASS_VARIABLE,
     CI_IDENTITY_VARIABLES,
-    append_audit_record,
-    apply_bypass,
     bypass_banner,
     bypass_record,
-    bypass_reminders,
     bypass_requested,
     ci_identity,
-    record_reverified,
+    decide_bypass,
+    pending_bypass_reminders,
+    reverified_record,
 )
 from sealgate.gate.cache import VerdictCache, policy_fingerprint
-from sealgate.gate.ci_templates import CI_SYSTEMS, GATE_FLAGS, PARTS, CISystem, Part, generate
 from sealgate.gate.config import (
     AttestationRequirement,
     CacheSettings,
@@ -42,9 +52,11 @@ from sealgate.gate.config import (
 )
 from sealgate.gate.model import (
     REASON_CLASSES,
+    AuditAppend,
     Clock,
     Decision,
     DeployBlocked,
+    GateOutcome,
     GateReport,
     ImageResult,
     ImageSpec,
@@ -55,18 +67,6 @@ from sealgate.gate.model import (
     utc_now,
 )
 from sealgate.gate.postrender import load_pins, postrender
-from sealgate.gate.reports import (
-    REPORT_JSON_SCHEMA,
-    REPORT_SCHEMA_VERSION,
-    pin_map,
-    render_json,
-    render_junit,
-    render_markdown,
-    render_pins,
-    render_vso,
-    report_to_dict,
-    vso_escape,
-)
 from sealgate.gate.runner import ImageVerifier, ProgressCallback, evaluate_gate, run_gate
 from sealgate.gate.sources import (
     SourceFormat,
@@ -77,31 +77,25 @@ from sealgate.gate.sources import (
     images_from_text,
     normalise_reference,
 )
-from sealgate.gate.terminal import progress_display, render_table
 
 __all__ = [
     "BYPASS_VARIABLE",
     "CI_IDENTITY_VARIABLES",
-    "CI_SYSTEMS",
-    "GATE_FLAGS",
-    "PARTS",
     "REASON_CLASSES",
-    "REPORT_JSON_SCHEMA",
-    "REPORT_SCHEMA_VERSION",
     "AttestationRequirement",
-    "CISystem",
+    "AuditAppend",
     "CacheSettings",
     "Clock",
     "Decision",
     "DeployBlocked",
     "EnvironmentConfig",
     "GateConfig",
+    "GateOutcome",
     "GateReport",
     "ImageResult",
     "ImageRules",
     "ImageSpec",
     "ImageVerifier",
-    "Part",
     "Policy",
     "ProgressCallback",
     "ReasonClass",
@@ -119,29 +113,23 @@ __all__ = [
     "ci_identity",
     "collect_images",
     "config_schema",
+    "decide_bypass",
     "dedupe",
     "environment_images",
     "evaluate_gate",
-    "generate",
     "has_registry_host",
     "images_from_text",
     "load_config",
     "load_pins",
     "normalise_reference",
-    "pin_map",
+    "pending_bypass_reminders",
     "policy_fingerprint",
     "postrender",
-    "progress_display",
+    "read_audit_records",
     "reason_for",
     "record_reverified",
-    "render_json",
-    "render_junit",
-    "render_markdown",
-    "render_pins",
-    "render_table",
-    "render_vso",
-    "report_to_dict",
+    "reverified_record",
     "run_gate",
     "utc_now",
-    "vso_escape",
+    "write_audit_records",
 ]

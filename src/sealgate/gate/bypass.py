@@ -20,18 +20,18 @@ Decisions (documented for operators):
   reminders. That needs ``auditLog`` on storage that outlives one pipeline run.
 * Variables whose name looks secret (TOKEN, SECRET, PASSW, KEY, CREDENTIAL, PRIVATE, AUTH)
   are never recorded, even if listed; values are single-lined and capped.
+
+This module decides and builds records; it does no I/O. Reading and appending the audit log
+is :mod:`sealgate.gate.audit_log`, called by the CLI around :func:`~sealgate.gate.evaluate_gate`.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC
-from pathlib import Path
 
-from sealgate.errors import ConfigError, ExitCode
+from sealgate.errors import ExitCode
 from sealgate.gate.config import EnvironmentConfig
 from sealgate.gate.model import (
     Clock,
@@ -47,14 +47,13 @@ from sealgate.gate.sources import dedupe
 __all__ = [
     "BYPASS_VARIABLE",
     "CI_IDENTITY_VARIABLES",
-    "append_audit_record",
-    "apply_bypass",
     "bypass_banner",
     "bypass_record",
-    "bypass_reminders",
     "bypass_requested",
     "ci_identity",
-    "record_reverified",
+    "decide_bypass",
+    "pending_bypass_reminders",
+    "reverified_record",
 ]
 
 BYPASS_VARIABLE = "COSIGN_VERIFY_DISABLED"
@@ -86,7 +85,6 @@ _SECRETISH = re.compile(r"TOKEN|SECRET|PASSW|KEY|CREDENTIAL|PRIVATE|AUTH", re.IG
 _TRUE = frozenset({"1", "t", "true", "y", "yes", "on"})
 _FALSE = frozenset({"", "0", "f", "false", "n", "no", "off"})
 _MAX_VALUE = 256
-_MAX_AUDIT_READ = 4 * 1024 * 1024
 
 
 def _clean(value: str) -> str:
@@ -156,27 +154,6 @@ def bypass_record(
     }
 
 
-def append_audit_record(path: Path | None, record: Mapping[str, object]) -> None:
-    """Append ``record`` as one JSON line (one ``write`` on an ``O_APPEND`` descriptor).
-
-    Raises:
-        ConfigError: the audit log cannot be written.
-    """
-    if path is None:
-        return
-    line = (json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as err:
-        raise ConfigError(f"cannot append to audit log {path}: {err.strerror or err}") from err
-
-
 def _actor(record: Mapping[str, object]) -> str:
     ci = record.get("ci")
     variables = ci.get("variables") if isinstance(ci, dict) else None
@@ -208,7 +185,7 @@ def bypass_banner(record: Mapping[str, object]) -> str:
     return "\n".join(lines)
 
 
-def apply_bypass(
+def decide_bypass(
     env: EnvironmentConfig,
     images: Sequence[ImageSpec],
     environ: Mapping[str, str],
@@ -217,8 +194,9 @@ def apply_bypass(
 ) -> GateReport | None:
     """Handle ``COSIGN_VERIFY_DISABLED``: None when not requested, else the run's report.
 
-    Raises:
-        ConfigError: an allowed bypass whose audit record cannot be written.
+    The report's ``bypass`` is the audit record the caller must append: an honoured bypass
+    (``decision == "bypassed"``) fails if it cannot be written; a refused one
+    (``"bypass-forbidden"``) is blocked anyway, so a write failure is only a warning.
     """
     requested, _ = bypass_requested(environ)
     if not requested:
@@ -229,18 +207,12 @@ def apply_bypass(
     record = bypass_record(
         env, unique, environ, clock=clock, event="bypass" if allowed else "bypass-refused"
     )
-    warnings = [bypass_banner(record)]
     decision: Decision
     if allowed:
-        append_audit_record(env.audit_log, record)
         decision, code = "bypassed", ExitCode.OK
         message = f"verification disabled by {BYPASS_VARIABLE} for env {env.name}: audited bypass"
         note = f"not verified: {BYPASS_VARIABLE} is set"
     else:
-        try:
-            append_audit_record(env.audit_log, record)
-        except ConfigError as err:
-            warnings.append(str(err))  # the deploy is blocked anyway
         decision, code = "bypass-forbidden", ExitCode.DEPLOY_BLOCKED
         message = f"bypass forbidden for {env.tier} env {env.name} (allowBypass: false)"
         note = "not verified: bypass refused, deploy blocked"
@@ -257,41 +229,25 @@ def apply_bypass(
         started_at=started,
         finished_at=clock(),
         message=message,
-        warnings=tuple(warnings),
+        warnings=(bypass_banner(record),),
         bypass=record,
     )
 
 
-def _read_records(path: Path) -> list[dict[str, object]]:
-    try:
-        with path.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - _MAX_AUDIT_READ))
-            raw = handle.read()
-    except OSError:
-        return []
-    records = []
-    for line in raw.decode("utf-8", "replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # a torn first line after seeking, or a foreign line
-        if isinstance(record, dict):
-            records.append(record)
-    return records
-
-
-def bypass_reminders(audit_log: Path | None, environment: str) -> tuple[str, ...]:
+def pending_bypass_reminders(
+    records: Iterable[Mapping[str, object]], environment: str
+) -> tuple[str, ...]:
     """Reminders for a bypass of ``environment`` not yet followed by a full verification.
+
+    Args:
+        records: The audit log's records, oldest first (foreign records are ignored).
+        environment: The environment of this run.
 
     Returns:
         Zero or one warning line.
     """
-    if audit_log is None:
-        return ()
-    pending: dict[str, object] | None = None
-    for record in _read_records(audit_log):
+    pending: Mapping[str, object] | None = None
+    for record in records:
         if record.get("environment") != environment:
             continue
         if record.get("event") == "bypass":
@@ -307,21 +263,18 @@ def bypass_reminders(audit_log: Path | None, environment: str) -> tuple[str, ...
     )
 
 
-def record_reverified(
-    audit_log: Path | None, report: GateReport, *, clock: Clock = utc_now
-) -> None:
-    """Append the ``reverified`` record that ends the reminders (only for verified runs).
+def reverified_record(report: GateReport, *, clock: Clock = utc_now) -> dict[str, object] | None:
+    """The ``reverified`` record that ends the reminders, or None unless every image verified.
 
-    Raises:
-        ConfigError: the audit log cannot be written.
+    Returns:
+        A JSON-serialisable mapping, or None.
     """
     if report.decision != "verified":
-        return
+        return None
     pinned = [str(r.pinned) for r in report.results if r.pinned is not None]
-    record = {
+    return {
         "event": "reverified",
         "time": _utc(clock),
         "environment": report.environment,
         "images": pinned,
     }
-    append_audit_record(audit_log, record)

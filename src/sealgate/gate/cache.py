@@ -1,4 +1,4 @@
-"""On-disk cache of *successful* verdicts, keyed by repository, digest and policy.
+"""The gate's cache of *successful* verdicts, keyed by repository, digest and policy.
 
 Only digest -> verdict is cached: tags move, so the runner re-resolves every tag on every run
 and asks the cache about the digest it got. The key is
@@ -9,29 +9,32 @@ keys' fingerprints (any-of, so sorted), ``tlog`` with the Rekor keys' fingerprin
 attestation requirements and the required annotations: rotating a key file or tightening a
 requirement invalidates every entry.
 
-Failures are never cached. One file per entry, written atomically (temporary file in the
-same directory, ``fsync``, ``os.replace``), so concurrent runs never see half an entry. A
-corrupt, mismatched or future-dated entry is a miss with a warning. Entries older than the
-TTL (the shorter of the one stored and the one configured now) are misses.
+Storage is a :class:`~sealgate.cache.VerdictStore` (files for the CLI; see
+:mod:`sealgate.cache`), which authenticates entries, binds them to their key and drops them
+at their ``not_after``: the earlier of the TTL and the verdict's own ``not_after`` (when the
+key or certificate it relied on expires). Failures are never cached. A corrupt, mismatched
+or future-dated entry is a miss with a warning, whatever the bytes are. Entries older than
+the TTL (the shorter of the one stored and the one configured now) are misses.
 
-The cache directory is trust material: anyone who can write it can mark images verified.
-Keep it in the pipeline's private workspace, never on a shared or restored-from-PR cache.
+The cache directory is trust material: anyone who can write it *and* holds the cache key can
+mark images verified. Keep the key out of the directory (the CLI does).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sealgate import __version__
+from sealgate.cache import FileStore, VerdictStore
+from sealgate.errors import CheckFailed
 from sealgate.gate.config import CacheSettings, Policy
 from sealgate.gate.model import Clock, Verdict, utc_now
 
@@ -40,8 +43,8 @@ __all__ = ["VerdictCache", "policy_fingerprint"]
 logger = logging.getLogger(__name__)
 
 _SCHEMA = 1
-_MAX_ENTRY_BYTES = 64 * 1024
 _CLOCK_SKEW = timedelta(seconds=60)
+_MAX_MESSAGE = 2000
 
 
 def _pem_fingerprint(pem: bytes) -> str:
@@ -95,27 +98,85 @@ def policy_fingerprint(policy: Policy, public_key: Callable[[str], bytes]) -> st
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """A stored verdict as :meth:`VerdictCache.put` writes it."""
+
+    schema: int
+    name: str
+    digest: str
+    policy: str
+    verdict: str
+    message: str
+    verified_at: datetime
+    ttl: timedelta
+
+    @classmethod
+    def decode(cls, raw: bytes) -> _Entry:
+        """Decode a payload, checking every field's type (the bytes may be anything).
+
+        Raises:
+            ValueError: not JSON, not an object, a missing or mistyped field, a naive time.
+            ArithmeticError: a TTL no timedelta can hold.
+        """
+        try:
+            entry = json.loads(raw)
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+        if not isinstance(entry, dict):
+            raise ValueError("not an object")
+        text = {f: entry.get(f) for f in ("name", "digest", "policy", "verdict", "message")}
+        text["verifiedAt"] = entry.get("verifiedAt")
+        schema, ttl = entry.get("schema"), entry.get("ttl")
+        if not all(isinstance(v, str) for v in text.values()):
+            raise ValueError("a text field is missing or not a string")
+        if type(schema) is not int or type(ttl) not in (int, float):
+            raise ValueError("schema or ttl is missing or not a number")
+        verified_at = datetime.fromisoformat(str(text["verifiedAt"]))
+        if verified_at.utcoffset() is None:
+            raise ValueError("naive timestamp")
+        return cls(
+            schema=schema,
+            name=str(text["name"]),
+            digest=str(text["digest"]),
+            policy=str(text["policy"]),
+            verdict=str(text["verdict"]),
+            message=str(text["message"])[:_MAX_MESSAGE],
+            verified_at=verified_at,
+            ttl=timedelta(seconds=float(ttl)),  # type: ignore[arg-type]
+        )
+
+
 class VerdictCache:
-    """Thread-safe on-disk cache of successful verdicts.
+    """Thread-safe cache of successful verdicts over a :class:`~sealgate.cache.VerdictStore`.
 
     Example:
-        >>> cache = VerdictCache(Path(".sealgate-cache"), ttl_s=3600)  # doctest: +SKIP
+        >>> cache = VerdictCache(Path(".sealgate-cache"), ttl_s=3600, secret=key)  # doctest: +SKIP
         >>> cache.get("ghcr.io/acme/api", "sha256:...", fingerprint)  # None on a miss
     """
 
     def __init__(
         self,
-        directory: Path,
+        store: VerdictStore | Path,
         *,
         ttl_s: float,
         clock: Clock = utc_now,
         secret: bytes | None = None,
     ) -> None:
-        self.directory = directory
-        # Entries are authenticated: the directory often sits in a checkout or a restored CI
-        # cache, where anyone who can commit could otherwise write "verified" for any digest.
-        # Without a persistent secret the cache only serves this process.
-        self._secret = secret or os.urandom(32)
+        """Cache verdicts in ``store``, or in a :class:`~sealgate.cache.FileStore` at a path.
+
+        Args:
+            store: The store, or the directory of a file store.
+            ttl_s: Longest life of an entry, in seconds.
+            clock: Injected time source.
+            secret: Key that authenticates a file store's entries; without one the entries
+                only serve this process (a random key). Ignored for a store.
+        """
+        if isinstance(store, Path):
+            # Entries are authenticated: the directory often sits in a checkout or a restored
+            # CI cache, where anyone who can commit could otherwise write "verified".
+            store = FileStore(store, secret=secret or os.urandom(32), clock=clock)
+        self.store: VerdictStore = store
         self.ttl = timedelta(seconds=ttl_s)
         self._clock = clock
         self._lock = threading.Lock()
@@ -137,9 +198,15 @@ class VerdictCache:
             return None
         return cls(settings.directory, ttl_s=settings.ttl_s, clock=clock, secret=secret)
 
-    def _mac(self, entry: dict[str, object]) -> str:
-        body = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
-        return hmac.new(self._secret, body, hashlib.sha256).hexdigest()
+    @property
+    def directory(self) -> Path | None:
+        """The directory of a file store, else None."""
+        return self.store.directory if isinstance(self.store, FileStore) else None
+
+    @staticmethod
+    def entry_key(name: str, digest: str, fingerprint: str) -> str:
+        """The store key of ``(repository, digest, policy)``."""
+        return f"sealgate/gate-verdict/v{_SCHEMA}/{name}@{digest}/{fingerprint}"
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -153,11 +220,7 @@ class VerdictCache:
             if message not in self._warnings:
                 self._warnings.append(message)
 
-    def _path(self, name: str, digest: str, fingerprint: str) -> Path:
-        key = hashlib.sha256(f"{name}\n{digest}\n{fingerprint}".encode()).hexdigest()
-        return self.directory / f"{key}.json"
-
-    def get(self, name: str, digest: str, fingerprint: str) -> Verdict | None:  # noqa: PLR0911 - each miss says why
+    def get(self, name: str, digest: str, fingerprint: str) -> Verdict | None:
         """Return the cached verdict, or None on a miss (absent, expired, corrupt).
 
         Args:
@@ -166,57 +229,49 @@ class VerdictCache:
             fingerprint: :func:`policy_fingerprint` of the policy in force.
 
         Returns:
-            A ``verified`` verdict with ``cached=True``, or None.
+            A ``verified`` verdict with ``cached=True``, or None. Never raises for what the
+            store holds: every unusable entry is a miss with a warning.
         """
-        path = self._path(name, digest, fingerprint)
-        try:
-            with path.open("rb") as handle:
-                raw = handle.read(_MAX_ENTRY_BYTES + 1)
-        except FileNotFoundError:
+        raw = self._read(self.entry_key(name, digest, fingerprint))
+        if raw is None:
             return None
-        except OSError as err:
-            self._warn(f"cache entry {path} unreadable ({err.strerror or err}); ignoring it")
-            return None
+        where = f"cache entry for {name}@{digest}"
         try:
-            if len(raw) > _MAX_ENTRY_BYTES:
-                raise ValueError("oversized")
-            entry = json.loads(raw)
-            mac = entry.pop("mac", "")
-            if not isinstance(mac, str) or not hmac.compare_digest(mac, self._mac(entry)):
-                self._warn(f"cache entry {path} is not authentic; ignoring it")
-                return None
-            matches = (
-                entry["schema"] == _SCHEMA
-                and entry["name"] == name
-                and entry["digest"] == digest
-                and entry["policy"] == fingerprint
-                and entry["verdict"] == "verified"
-            )
-            if not matches:
-                raise ValueError("entry does not match its key")
-            verified_at = datetime.fromisoformat(entry["verifiedAt"])
-            ttl = min(timedelta(seconds=float(entry["ttl"])), self.ttl)
-            message = str(entry.get("message", "verified"))
-            if verified_at.tzinfo is None:
-                raise ValueError("naive timestamp")
-        except (ValueError, KeyError, TypeError, ArithmeticError) as err:
-            self._warn(f"cache entry {path} is corrupt ({err}); ignoring it")
+            entry = _Entry.decode(raw)
+        except (ValueError, ArithmeticError) as err:  # OverflowError: ttl 1e300
+            self._warn(f"{where} is corrupt ({err}); ignoring it")
+            return None
+        stored = (entry.schema, entry.name, entry.digest, entry.policy, entry.verdict)
+        if stored != (_SCHEMA, name, digest, fingerprint, "verified"):
+            self._warn(f"{where} does not match its key; ignoring it")
             return None
         now = self._clock()
-        if verified_at > now + _CLOCK_SKEW:
-            self._warn(f"cache entry {path} is dated in the future; ignoring it")
+        if entry.verified_at > now + _CLOCK_SKEW:
+            self._warn(f"{where} is dated in the future; ignoring it")
             return None
-        if now - verified_at > ttl:
+        if now - entry.verified_at > min(entry.ttl, self.ttl):
             return None
-        return Verdict("verified", digest=digest, message=message, cached=True)
+        return Verdict("verified", digest=digest, message=entry.message, cached=True)
+
+    def _read(self, key: str) -> bytes | None:
+        try:
+            return self.store.get(key)
+        except CheckFailed as err:  # corrupt, unauthentic, unreadable: a miss, said out loud
+            self._warn(f"{err}; ignoring it")
+            return None
 
     def put(self, name: str, digest: str, fingerprint: str, verdict: Verdict) -> None:
         """Store a successful verdict; failures (and verdicts for another digest) are ignored.
 
-        An unwritable directory is a warning, never an error: the cache is an optimisation.
+        The entry expires after the TTL, or earlier at ``verdict.not_after``. A store that
+        cannot write is a warning, never an error: the cache is an optimisation.
         """
         if not verdict.ok or verdict.digest != digest or verdict.cached:
             return
+        now = self._clock()
+        not_after = now + self.ttl
+        if verdict.not_after is not None:
+            not_after = min(not_after, verdict.not_after)
         entry = {
             "schema": _SCHEMA,
             "name": name,
@@ -224,22 +279,11 @@ class VerdictCache:
             "policy": fingerprint,
             "verdict": "verified",
             "message": verdict.message,
-            "verifiedAt": self._clock().isoformat(),
+            "verifiedAt": now.isoformat(),
             "ttl": self.ttl.total_seconds(),
         }
-        entry["mac"] = self._mac(entry)
-        path = self._path(name, digest, fingerprint)
+        value = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode("utf-8")
         try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(entry, handle, sort_keys=True)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                Path(tmp).replace(path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as err:
-            self._warn(f"cannot write cache entry in {self.directory} ({err.strerror or err})")
+            self.store.put(self.entry_key(name, digest, fingerprint), value, not_after=not_after)
+        except CheckFailed as err:
+            self._warn(str(err))

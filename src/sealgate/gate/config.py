@@ -1,7 +1,7 @@
 """``sealgate.yaml``: the deploy gate's configuration, validated and frozen.
 
 Loading is three steps: defensive YAML (size, alias and expansion caps, duplicate keys; see
-:mod:`sealgate.gate._yaml`), JSON Schema validation against ``gate-config.schema.json``
+:mod:`sealgate.documents`), JSON Schema validation against ``gate-config.schema.json``
 (draft 2020-12, shipped in this package and copied to ``docs/``), then frozen dataclasses
 with every path made absolute relative to the configuration file. Every error is a
 :class:`~sealgate.errors.ConfigError` naming the file and, where YAML gives one, the line.
@@ -23,8 +23,8 @@ import jmespath.exceptions
 import jsonschema  # type: ignore[import-untyped,unused-ignore]
 
 from sealgate.config import MiB
+from sealgate.documents import PathKey, YamlDocument, format_path, read_yaml_file
 from sealgate.errors import ConfigError
-from sealgate.gate._yaml import PathKey, YamlDocument, format_path, read_yaml_file
 
 __all__ = [
     "AttestationRequirement",

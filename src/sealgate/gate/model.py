@@ -25,9 +25,11 @@ from sealgate.oci.reference import Reference
 __all__ = [
     "CALLER_ERRORS",
     "REASON_CLASSES",
+    "AuditAppend",
     "Clock",
     "Decision",
     "DeployBlocked",
+    "GateOutcome",
     "GateReport",
     "ImageResult",
     "ImageSpec",
@@ -180,8 +182,15 @@ class Verdict:
     digest: str | None = None
     reason: ReasonClass | None = None
     message: str = ""
-    #: True when this verdict came from the on-disk cache.
+    #: True when this verdict came from the verdict cache.
     cached: bool = False
+    #: When the verdict stops being true (the key or certificate it relied on expires);
+    #: caches keep it no longer. None: no expiry known beyond the cache's TTL.
+    not_after: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.not_after is not None and self.not_after.utcoffset() is None:
+            raise ValueError("Verdict.not_after must be an aware datetime")
 
     @property
     def ok(self) -> bool:
@@ -226,7 +235,7 @@ class ImageResult:
 
 @dataclass(frozen=True)
 class GateReport:
-    """Everything a gate run decided; renderers in :mod:`sealgate.gate.reports` read this."""
+    """Everything a gate run decided; renderers in :mod:`sealgate.reports` read this."""
 
     environment: str
     tier: str
@@ -252,3 +261,22 @@ class GateReport:
     def allowed(self) -> bool:
         """True when the deploy may proceed (exit code 0)."""
         return self.exit_code == ExitCode.OK
+
+
+@dataclass(frozen=True)
+class AuditAppend:
+    """A record the caller must append to the audit log after a gate run."""
+
+    record: Mapping[str, object]
+    #: True: the run fails (ConfigError, exit 78) if the record cannot be written (an
+    #: honoured bypass must leave a trail). False: a write failure is a report warning.
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """What :func:`~sealgate.gate.evaluate_gate` decided, and what the caller must record."""
+
+    report: GateReport
+    #: Records to append to the environment's audit log, in order.
+    audit: tuple[AuditAppend, ...] = ()

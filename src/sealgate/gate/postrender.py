@@ -21,9 +21,8 @@ from collections.abc import Mapping
 
 import yaml
 
+from sealgate.documents import format_path, parse_yaml, workload_images
 from sealgate.errors import ConfigError
-from sealgate.gate._workloads import containers
-from sealgate.gate._yaml import format_path, parse_yaml
 from sealgate.gate.config import ImageRules
 from sealgate.gate.model import DeployBlocked
 from sealgate.gate.sources import normalise_reference
@@ -81,13 +80,12 @@ def postrender(
     for doc in documents:
         if doc.data is None:
             continue
-        for path, container in containers(doc.data):
-            image = container.get("image")
-            where = f"{doc.where((*path, 'image'))} ({format_path((*path, 'image'))})"
-            if not isinstance(image, str) or not image.strip():
+        for field in workload_images(doc.data):
+            where = f"{doc.where(field.path)} ({format_path(field.path)})"
+            if field.image is None or not field.image.strip():
                 unverified.append(f"<no image> at {where}")
                 continue
-            text = image.strip()
+            text = field.image.strip()
             pinned = index.get(text)
             if pinned is None:
                 key = _normalised(text, rules)
@@ -95,7 +93,7 @@ def postrender(
             if pinned is None:
                 unverified.append(f"{text} at {where}")
             else:
-                container["image"] = pinned
+                field.container["image"] = pinned
         output.append(doc.data)
     if unverified:
         shown = "; ".join(unverified[:_MAX_LISTED])

@@ -24,19 +24,27 @@ Exit decision: all verified -> 0; failures on a softFail environment (and none `
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Protocol
 
 from sealgate.errors import ConfigError, ExitCode, UsageError
-from sealgate.gate.bypass import apply_bypass, bypass_reminders, bypass_requested, record_reverified
+from sealgate.gate.bypass import (
+    bypass_requested,
+    decide_bypass,
+    pending_bypass_reminders,
+    reverified_record,
+)
 from sealgate.gate.cache import VerdictCache, policy_fingerprint
 from sealgate.gate.config import EnvironmentConfig, Policy
 from sealgate.gate.model import (
     CALLER_ERRORS,
+    AuditAppend,
     Clock,
     Decision,
+    GateOutcome,
     GateReport,
     ImageResult,
     ImageSpec,
@@ -149,7 +157,7 @@ class _Run:
                 "internal", f"verifier verified {verdict.digest!r}, not {digest!r}", digest
             )
         if verdict.digest is None:
-            verdict = Verdict(verdict.status, digest, verdict.reason, verdict.message)
+            verdict = dataclasses.replace(verdict, digest=digest)
         if verdict.ok and self.cache is not None and self.fingerprint is not None:
             self.cache.put(pinned.name, digest, self.fingerprint, verdict)
         return verdict
@@ -247,40 +255,48 @@ def evaluate_gate(
     verifier: ImageVerifier,
     *,
     environ: Mapping[str, str],
+    audit_records: Sequence[Mapping[str, object]] = (),
     concurrency: int = 16,
     cache: VerdictCache | None = None,
     clock: Clock = utc_now,
     progress: ProgressCallback | None = None,
-) -> GateReport:
+) -> GateOutcome:
     """The whole gate as the CLI runs it: bypass check, verification, bypass bookkeeping.
 
-    With ``COSIGN_VERIFY_DISABLED`` truthy in ``environ`` this returns the bypass report
-    (nothing is resolved or verified). Otherwise it verifies, carrying a reminder of any
-    bypass still unconfirmed in the audit log, and records the re-verification when every
-    image passed.
+    Decides only: no file is read or written here. The caller reads the audit log
+    (:func:`~sealgate.gate.read_audit_records`) and appends what the outcome asks for
+    (:func:`~sealgate.gate.write_audit_records`) before rendering the report.
+
+    With ``COSIGN_VERIFY_DISABLED`` truthy in ``environ`` the report is the bypass report
+    (nothing is resolved or verified) and the bypass record must be appended. Otherwise it
+    verifies, carrying a reminder of any bypass still unconfirmed in ``audit_records``, and
+    asks for a ``reverified`` record when such a bypass exists and every image passed.
 
     Args:
         env: The environment.
         images: The images to check.
         verifier: The registry-side implementation.
         environ: The process environment (only read here, never ``os.environ``).
+        audit_records: The audit log's records, oldest first ([] without a log).
         concurrency: Worker threads.
         cache: Successful-verdict cache, or None.
         clock: Injected time source.
         progress: Per-image progress callback.
 
     Returns:
-        The report to render; its ``exit_code`` is the process exit code.
+        The report (its ``exit_code`` is the process exit code) and the audit records to
+        append.
 
     Raises:
-        ConfigError: no images, or the audit log cannot be written during a bypass.
+        ConfigError: no images.
         SealgateError: caller errors raised by the verifier.
     """
-    bypassed = apply_bypass(env, images, environ, clock=clock)
-    if bypassed is not None:
-        return bypassed
+    bypassed = decide_bypass(env, images, environ, clock=clock)
+    if bypassed is not None and bypassed.bypass is not None:
+        required = bypassed.decision == "bypassed"  # a refused bypass is blocked anyway
+        return GateOutcome(bypassed, (AuditAppend(bypassed.bypass, required=required),))
     _, variable_warning = bypass_requested(environ)
-    reminders = bypass_reminders(env.audit_log, env.name)
+    reminders = pending_bypass_reminders(audit_records, env.name)
     notes = ([variable_warning] if variable_warning else []) + list(reminders)
     report = run_gate(
         env,
@@ -292,6 +308,5 @@ def evaluate_gate(
         progress=progress,
         warnings=notes,
     )
-    if reminders and report.decision == "verified":
-        record_reverified(env.audit_log, report, clock=clock)
-    return report
+    record = reverified_record(report, clock=clock) if reminders else None
+    return GateOutcome(report, (AuditAppend(record),) if record is not None else ())

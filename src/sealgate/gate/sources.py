@@ -35,10 +35,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from sealgate.documents import (
+    PathKey,
+    YamlDocument,
+    format_path,
+    is_k8s_object,
+    parse_yaml,
+    workload_images,
+)
 from sealgate.errors import ConfigError, UsageError
 from sealgate.files import read_capped
-from sealgate.gate._workloads import containers, is_k8s_object
-from sealgate.gate._yaml import PathKey, YamlDocument, format_path, parse_yaml
 from sealgate.gate.config import EnvironmentConfig, ImageRules
 from sealgate.gate.model import ImageSpec, SourceLocation
 from sealgate.oci.reference import Reference
@@ -126,15 +132,19 @@ class _Reader:
         self.doc = doc
         self.rules = rules
         self.found: list[ImageSpec] = []
+        # A versions file may name one image thousands of times: parse each text once.
+        self._parsed: dict[str, Reference] = {}
 
     def fail(self, path: tuple[PathKey, ...], message: str) -> ConfigError:
         return ConfigError(f"{self.doc.where(path)}: {message} at {format_path(path)}")
 
     def add(self, text: str, path: tuple[PathKey, ...]) -> None:
-        ref = normalise_reference(text, self.doc.where(path), self.rules)
-        location = SourceLocation(
-            self.doc.source, self.doc.line_of(path), format_path(path), self.doc.index
-        )
+        line = self.doc.line_of(path)
+        ref = self._parsed.get(text)
+        if ref is None:
+            ref = normalise_reference(text, f"{self.doc.source}:{line}", self.rules)
+            self._parsed[text] = ref
+        location = SourceLocation(self.doc.source, line, format_path(path), self.doc.index)
         self.found.append(ImageSpec(ref, text, (location,)))
 
     # --- blocks -----------------------------------------------------------------------
@@ -246,11 +256,10 @@ class _Reader:
     # --- rendered manifests -----------------------------------------------------------
 
     def manifests(self) -> None:
-        for path, container in containers(self.doc.data):
-            image = container.get("image")
-            if not isinstance(image, str) or not image.strip():
-                raise self.fail(path, "container without an image")
-            self.add(image.strip(), (*path, "image"))
+        for field in workload_images(self.doc.data):
+            if field.image is None or not field.image.strip():
+                raise self.fail(field.path[:-1], "container without an image")
+            self.add(field.image.strip(), field.path)
 
 
 def _detect(documents: Sequence[YamlDocument], source: str) -> SourceFormat:
@@ -312,15 +321,27 @@ def dedupe(images: Iterable[ImageSpec]) -> tuple[ImageSpec, ...]:
     Returns:
         One :class:`ImageSpec` per reference, with every source location merged.
     """
-    merged: dict[str, ImageSpec] = {}
+    # Linear: sources are gathered in a list with a set beside it for membership, and each
+    # merged ImageSpec is built once at the end (a versions file may repeat one image 100k
+    # times; rebuilding tuples per duplicate was quadratic).
+    first: dict[str, ImageSpec] = {}
+    sources: dict[str, list[SourceLocation]] = {}
+    known: dict[str, set[SourceLocation]] = {}
     for image in images:
-        seen = merged.get(image.key)
-        if seen is None:
-            merged[image.key] = image
-        else:
-            extra = tuple(s for s in image.sources if s not in seen.sources)
-            merged[image.key] = ImageSpec(seen.ref, seen.text, seen.sources + extra)
-    return tuple(merged.values())
+        key = image.key
+        if key not in first:
+            first[key], sources[key], known[key] = image, [], set()
+        seen, found = known[key], sources[key]
+        for location in image.sources:
+            if location not in seen:
+                seen.add(location)
+                found.append(location)
+    merged: list[ImageSpec] = []
+    for key, image in first.items():
+        locations = tuple(sources[key])
+        same = locations == image.sources
+        merged.append(image if same else ImageSpec(image.ref, image.text, locations))
+    return tuple(merged)
 
 
 def collect_images(

@@ -16,6 +16,7 @@ from sealgate.gate import (
     bypass_reminders,
     bypass_requested,
     ci_identity,
+    read_audit_records,
     record_reverified,
     run_gate,
 )
@@ -198,3 +199,11 @@ def test_record_reverified_ignores_failed_runs(tmp_path: Path) -> None:
     report = run_gate(make_env(tmp_path), IMAGES, verifier)
     record_reverified(tmp_path / "audit.jsonl", report)
     assert not (tmp_path / "audit.jsonl").exists()
+
+
+def test_audit_log_reader_skips_hostile_lines(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    bypass = {"event": "bypass", "environment": "app-eu2", "time": "T"}
+    log.write_text("[" * 100_000 + "\n" + json.dumps(bypass) + '\n"text"\n')
+    assert read_audit_records(log) == [bypass]
+    assert read_audit_records(None) == [] and read_audit_records(tmp_path / "none") == []

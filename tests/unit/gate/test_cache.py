@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from sealgate.cache import FileStore, MemoryStore
 from sealgate.gate import (
     AttestationRequirement,
     CacheSettings,
@@ -79,17 +81,25 @@ def test_corrupt_entries_are_misses_with_a_warning(cache: VerdictCache) -> None:
     assert cache.warnings and all("corrupt" in w for w in cache.warnings)
 
 
-def test_entry_under_another_key_is_refused(cache: VerdictCache) -> None:
+def test_entry_under_another_key_is_refused(cache: VerdictCache, clock: FakeClock) -> None:
     cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
-    (entry,) = cache.directory.iterdir()
-    data = json.loads(entry.read_text())
+    key = VerdictCache.entry_key(NAME, digest(1), FP)
+    data = json.loads(cache.store.get(key) or b"")
     # Someone copies a verified entry's content to claim another digest: the key check refuses it,
     # even when the entry is validly authenticated (a writer holding the cache key).
     data["digest"] = digest(2)
-    data.pop("mac")
-    data["mac"] = cache._mac(data)
-    entry.write_text(json.dumps(data))
+    cache.store.put(key, json.dumps(data).encode(), not_after=clock() + timedelta(hours=1))
     assert cache.get(NAME, digest(1), FP) is None
+    assert "does not match its key" in cache.warnings[0]
+
+
+def test_entry_file_copied_under_another_key_is_refused(cache: VerdictCache) -> None:
+    cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
+    (entry,) = cache.directory.iterdir()
+    store = cache.store
+    assert isinstance(store, FileStore)
+    store.path_for(VerdictCache.entry_key(NAME, digest(2), FP)).write_bytes(entry.read_bytes())
+    assert cache.get(NAME, digest(2), FP) is None
     assert "does not match its key" in cache.warnings[0]
 
 
@@ -197,3 +207,45 @@ def test_fingerprint_loads_each_key_once() -> None:
 
     policy_fingerprint(base_policy(), counting)
     assert sorted(calls) == ["/k/a.pub", "/k/b.pub"]
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"[1, 2]",  # JSON, but not an object
+        b'"verified"',
+        b"null",
+        b"17",
+        b"[" * 30_000 + b"]" * 30_000,  # nested deeper than the JSON parser recurses
+        b'{"a":' * 5_000 + b"1" + b"}" * 5_000,
+        json.dumps({"v": [1], "key": {}, "notAfter": 5, "value": None, "mac": []}).encode(),
+        b"\xff\xfe{}",
+    ],
+)
+def test_any_corrupt_entry_is_a_miss_with_a_warning(cache: VerdictCache, garbage: bytes) -> None:
+    cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
+    (entry,) = cache.directory.iterdir()
+    entry.write_bytes(garbage)
+    assert cache.get(NAME, digest(1), FP) is None
+    assert cache.warnings
+
+
+def test_entry_never_outlives_the_verdicts_not_after(cache: VerdictCache, clock: FakeClock) -> None:
+    # The key or certificate the verdict relied on expires in 30 s; the TTL is 600 s.
+    expiring = Verdict("verified", digest(1), not_after=clock() + timedelta(seconds=30))
+    cache.put(NAME, digest(1), FP, expiring)
+    clock.advance(29)
+    assert cache.get(NAME, digest(1), FP) is not None
+    clock.advance(1)
+    assert cache.get(NAME, digest(1), FP) is None
+    with pytest.raises(ValueError, match="aware"):
+        Verdict("verified", digest(1), not_after=clock().replace(tzinfo=None))
+
+
+def test_verdict_cache_over_a_memory_store(clock: FakeClock) -> None:
+    memory = VerdictCache(MemoryStore(max_entries=10, clock=clock), ttl_s=60, clock=clock)
+    memory.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
+    hit = memory.get(NAME, digest(1), FP)
+    assert hit is not None and hit.cached and memory.directory is None
+    clock.advance(60)
+    assert memory.get(NAME, digest(1), FP) is None

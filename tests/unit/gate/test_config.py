@@ -236,3 +236,19 @@ def test_schema_is_valid_and_docs_copy_is_identical() -> None:
     jsonschema.Draft202012Validator.check_schema(config_schema())
     docs = json.loads((REPO / "docs/gate-config.schema.json").read_text())
     assert docs == config_schema()
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('keys: [k.pub]\nenvironments:\n  prod: {versions: "v\x01.yaml"}\n', 3),
+        ("keys: [k.pub]\nenvironments:\n  prod:\n    versions: !!int x\n", 4),
+    ],
+)
+def test_yaml_library_errors_are_config_errors_naming_file_and_line(
+    tmp_path: Path, text: str, line: int
+) -> None:
+    path = tmp_path / "sealgate.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=rf"sealgate\.yaml:{line}: invalid YAML"):
+        load_config(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,12 +10,16 @@ import pytest
 from sealgate import errors
 from sealgate.errors import ConfigError, ExitCode, KeyMaterialError, UsageError
 from sealgate.gate import (
+    AuditAppend,
+    GateReport,
     ImageResult,
     Verdict,
     VerdictCache,
     evaluate_gate,
+    read_audit_records,
     reason_for,
     run_gate,
+    write_audit_records,
 )
 from tests.unit.gate.fakes import FakeClock, FakeVerifier, digest, make_env, spec
 
@@ -235,7 +240,7 @@ def test_evaluate_gate_bypass_skips_verification(
     env = make_env(tmp_path)
     report = evaluate_gate(
         env, [spec(API)], verifier, environ={"COSIGN_VERIFY_DISABLED": "true"}, clock=clock
-    )
+    ).report
     assert (report.decision, report.exit_code) == ("bypassed", 0)
     assert verifier.resolve_calls == [] and verifier.verify_calls == []
 
@@ -245,19 +250,28 @@ def test_evaluate_gate_reminds_until_reverified(
 ) -> None:
     env = make_env(tmp_path)
     tagged(verifier, API)
-    evaluate_gate(env, [spec(API)], verifier, environ={"COSIGN_VERIFY_DISABLED": "1"}, clock=clock)
+
+    def gate(environ: dict[str, str]) -> GateReport:
+        # What the CLI does around the decision: read the audit log, append what is asked.
+        records = read_audit_records(env.audit_log)
+        outcome = evaluate_gate(
+            env, [spec(API)], verifier, environ=environ, audit_records=records, clock=clock
+        )
+        return write_audit_records(env.audit_log, outcome)
+
+    gate({"COSIGN_VERIFY_DISABLED": "1"})
 
     verifier.outcomes[f"ghcr.io/acme/api@{digest(1)}"] = errors.NoSignaturesFound("hotfix unsigned")
-    failed = evaluate_gate(env, [spec(API)], verifier, environ={}, clock=clock)
+    failed = gate({})
     assert failed.exit_code == 2
     assert any("has not been re-verified yet" in w for w in failed.warnings)
 
     verifier.outcomes.clear()
-    passed = evaluate_gate(env, [spec(API)], verifier, environ={}, clock=clock)
+    passed = gate({})
     assert passed.exit_code == 0
     assert any("has not been re-verified yet" in w for w in passed.warnings)
 
-    quiet = evaluate_gate(env, [spec(API)], verifier, environ={}, clock=clock)
+    quiet = gate({})
     assert quiet.warnings == ()
 
 
@@ -267,8 +281,53 @@ def test_evaluate_gate_warns_on_unrecognised_bypass_value(
     tagged(verifier, API)
     report = evaluate_gate(
         make_env(tmp_path), [spec(API)], verifier, environ={"COSIGN_VERIFY_DISABLED": "please"}
-    )
+    ).report
     assert report.decision == "verified"
     assert report.warnings == (
         "COSIGN_VERIFY_DISABLED='please' is not a boolean; verification runs",
     )
+
+
+def test_corrupt_cache_entry_is_a_miss_not_a_crash(
+    tmp_path: Path, verifier: FakeVerifier, clock: FakeClock
+) -> None:
+    tagged(verifier, API)
+    env = make_env(tmp_path)
+    cache = VerdictCache(tmp_path / "cache", ttl_s=3600, clock=clock, secret=b"k" * 32)
+    run_gate(env, [spec(API)], verifier, cache=cache, clock=clock)
+    (entry,) = (tmp_path / "cache").iterdir()
+    entry.write_bytes(b"[" * 50_000)  # under the size cap, deeper than json recurses
+    report = run_gate(env, [spec(API)], verifier, cache=cache, clock=clock)
+    assert (report.decision, report.exit_code) == ("verified", ExitCode.OK)
+    assert not report.results[0].verdict.cached and len(verifier.verify_calls) == 2
+    assert any("corrupt" in w for w in report.warnings)
+
+
+def test_evaluate_gate_decides_without_touching_the_audit_log(
+    tmp_path: Path, verifier: FakeVerifier, clock: FakeClock
+) -> None:
+    # The log's directory is a file: any read or write there would fail or raise.
+    (tmp_path / "blocker").write_text("")
+    env = dataclasses.replace(make_env(tmp_path), audit_log=tmp_path / "blocker" / "audit.jsonl")
+    bypass = evaluate_gate(env, [spec(API)], verifier, environ={"COSIGN_VERIFY_DISABLED": "1"})
+    assert bypass.report.decision == "bypassed"
+    assert bypass.audit == (AuditAppend(bypass.report.bypass or {}, required=True),)
+    with pytest.raises(ConfigError, match="cannot append to audit log"):
+        write_audit_records(env.audit_log, bypass)
+
+    refused = evaluate_gate(
+        dataclasses.replace(env, allow_bypass=False),
+        [spec(API)],
+        verifier,
+        environ={"COSIGN_VERIFY_DISABLED": "1"},
+    )
+    assert [a.required for a in refused.audit] == [False]
+    report = write_audit_records(env.audit_log, refused)
+    assert report.exit_code == 2 and "cannot append to audit log" in report.warnings[-1]
+
+    tagged(verifier, API)
+    pending = [{"event": "bypass", "environment": env.name, "time": "T"}]
+    verified = evaluate_gate(env, [spec(API)], verifier, environ={}, audit_records=pending)
+    ((append,),) = (verified.audit,)
+    assert append.record["event"] == "reverified" and append.required
+    assert evaluate_gate(env, [spec(API)], verifier, environ={}).audit == ()

@@ -9,12 +9,16 @@ import pytest
 from sealgate.errors import ConfigError
 from sealgate.gate import (
     ImageRules,
+    ImageSpec,
+    SourceLocation,
     collect_images,
+    dedupe,
     environment_images,
     has_registry_host,
     images_from_text,
     load_config,
 )
+from sealgate.oci.reference import Reference
 
 D1 = "sha256:" + "a" * 64
 
@@ -360,3 +364,31 @@ def test_environment_images_from_config(tmp_path: Path) -> None:
     env = load_config(tmp_path / "sealgate.yaml").environment("dev")
     (image,) = environment_images(env)
     assert str(image.ref) == "index.docker.io/library/nginx:1.25"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [("api: ghcr.io/acme/api:1.0\nweb: ghcr.io/acme/\x7fweb:1\n", 2), ("api: !!int x\n", 1)],
+)
+def test_yaml_library_errors_in_versions_files_are_config_errors(
+    tmp_path: Path, text: str, line: int
+) -> None:
+    path = tmp_path / "app-versions.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=rf"app-versions\.yaml:{line}: invalid YAML"):
+        collect_images([path])
+
+
+def test_many_duplicate_references_merge_in_linear_time() -> None:
+    # 100k entries naming one image (and 100k naming it from one place): quadratic merging took
+    # minutes here; linear merging takes a fraction of a second.
+    ref = Reference.parse("ghcr.io/acme/api:1.0")
+    spread = [
+        ImageSpec(ref, "ghcr.io/acme/api:1.0", (SourceLocation("v.yaml", n + 1, f"[{n}]"),))
+        for n in range(100_000)
+    ]
+    same = [ImageSpec(ref, "ghcr.io/acme/api:1.0", (SourceLocation("v.yaml", 1, "api"),))] * 100_000
+    (merged,) = dedupe(spread + same)
+    assert len(merged.sources) == 100_001
+    assert merged.sources[0].line == 1 and merged.sources[-1].path == "api"
+    assert [s.line for s in merged.sources[:3]] == [1, 2, 3]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from sealgate.errors import ConfigError
-from sealgate.formats.yaml_stream import PathKey, YamlDocument, format_path
+from sealgate.documents.yaml import PathKey, YamlDocument, format_path
 
 __all__ = ["Node"]
 

@@ -1,6 +1,6 @@
-"""Defensive YAML reading for every configuration file (gate config, policy documents).
+"""Defensive YAML reading for every file sealgate consumes (configs, versions files, manifests).
 
-``yaml.safe_load`` alone is not enough for configuration that decides what may run:
+``yaml.safe_load`` alone is not enough for a deploy gate or an admission policy:
 
 * a "billion laughs" document is a few hundred bytes that expands to billions of nodes once
   anything walks it (our extractors, ``json.dumps``, jsonschema). We count alias events while
@@ -9,21 +9,26 @@
 * duplicate mapping keys are silently "last one wins" in PyYAML; in a policy file that hides
   mistakes (two ``softFail:`` lines), so they are an error;
 * error messages must name the file and line, so we keep a map from each value's path to the
-  line it starts on.
+  line it starts on;
+* PyYAML raises more than ``YAMLError`` on bad input: ``ReaderError`` from the loader's
+  constructor for a control character, ``ValueError`` from a constructor for ``!!int x`` or
+  ``2001-13-45``. Every exception the library raises while loading user text becomes a
+  :class:`~sealgate.errors.ConfigError` naming the file and the line.
 
 Construction itself is PyYAML's ``SafeLoader`` (the same constructors ``yaml.safe_load`` uses).
-This module sits in the formats layer so that policy loaders (below the gate) can use it;
-``sealgate.gate._yaml`` holds the same code for the gate and can become a re-export of this one.
+Pure apart from :func:`read_yaml_file`, which reads one capped file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import ReaderError
 
 from sealgate.config import MiB
 from sealgate.errors import ConfigError
@@ -31,6 +36,7 @@ from sealgate.files import read_capped
 
 __all__ = [
     "MAX_ALIASES",
+    "MAX_DEPTH",
     "MAX_NODES",
     "PathKey",
     "YamlDocument",
@@ -108,9 +114,24 @@ class _LimitedLoader(yaml.SafeLoader):
                 raise _RefusedError(f"more than {self._max_aliases} YAML aliases", mark.line + 1)
         return super().compose_node(parent, index)
 
+    def construct_object(self, node: Node, deep: bool = False) -> object:
+        # Constructors raise plain ValueError/TypeError/OverflowError on values their tag
+        # cannot hold (``!!int x``, ``2001-13-45``); name the innermost node's line.
+        try:
+            return super().construct_object(node, deep)
+        except (yaml.YAMLError, _RefusedError, RecursionError):
+            raise
+        except Exception as err:
+            shown = node.value[:60] if isinstance(node, ScalarNode) else type(node).__name__
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise _RefusedError(
+                f"invalid YAML: cannot construct {tag} from {shown!r} ({type(err).__name__})",
+                node.start_mark.line + 1,
+            ) from None
+
 
 class _RefusedError(Exception):
-    """A limit or rule hit while composing; carries the line for the ConfigError."""
+    """A limit, rule or constructor failure on user text; carries the line for the ConfigError."""
 
     def __init__(self, message: str, line: int) -> None:
         super().__init__(message)
@@ -197,32 +218,64 @@ def parse_yaml(
             raise ConfigError(f"{source}: not UTF-8 text (byte {err.start})") from err
     if "\x00" in text:
         raise ConfigError(f"{source}: binary data, not YAML")
-    loader = _LimitedLoader(text, max_aliases)
+    with _library_errors(source, text):
+        loader = _LimitedLoader(text, max_aliases)
     documents: list[YamlDocument] = []
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:  # pragma: no cover - check_node() said there is one
+        while True:
+            with _library_errors(source, text):
+                node = loader.get_node() if loader.check_node() else None
+            if node is None:
                 break
-            _check_graph(node, max_nodes)
-            data = loader.construct_document(node)
+            with _library_errors(source, text, refused_only=True):
+                _check_graph(node, max_nodes)
+            with _library_errors(source, text):
+                data = loader.construct_document(node)
             lines: dict[tuple[PathKey, ...], int] = {}
             _collect_lines(node, (), lines, node.start_mark.line + 1)
             documents.append(YamlDocument(data, source, len(documents), lines))
-    except _RefusedError as err:
-        raise ConfigError(f"{source}:{err.line}: {err}") from None
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = err.problem or err.context or "invalid YAML"
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{source}: invalid YAML: {err}") from None
-    except RecursionError:
-        raise ConfigError(f"{source}: YAML nested too deeply") from None
     finally:
         loader.dispose()
     return documents
+
+
+@contextmanager
+def _library_errors(source: str, text: str, *, refused_only: bool = False) -> Iterator[None]:
+    """Turn what PyYAML (or a limit) raises on user text into a ConfigError with file and line.
+
+    ``refused_only`` wraps our own checks: only their deliberate refusals are converted, so a
+    bug in them still surfaces as one.
+    """
+    try:
+        yield
+    except _RefusedError as err:
+        raise ConfigError(f"{source}:{err.line}: {err}") from None
+    except Exception as err:
+        if refused_only:
+            raise
+        raise _as_config_error(err, source, text) from None
+
+
+def _as_config_error(err: Exception, source: str, text: str) -> ConfigError:
+    if isinstance(err, ReaderError):
+        # Raised before any mark exists; ``position`` is a character offset into ``text``.
+        line = text.count("\n", 0, max(0, err.position)) + 1
+        char = err.character if isinstance(err.character, int) else ord(err.character or "?")
+        return ConfigError(
+            f"{source}:{line}: invalid YAML: character #x{char:04x} is not allowed "
+            "(control characters must be escaped in a double-quoted string)"
+        )
+    if isinstance(err, yaml.MarkedYAMLError):
+        mark = err.problem_mark or err.context_mark
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = err.problem or err.context or "invalid YAML"
+        return ConfigError(f"{where}: invalid YAML: {problem}")
+    if isinstance(err, yaml.YAMLError):
+        return ConfigError(f"{source}: invalid YAML: {err}")
+    if isinstance(err, RecursionError):
+        return ConfigError(f"{source}: YAML nested too deeply")
+    # Anything else the library raised on this text: still the file's fault, not ours.
+    return ConfigError(f"{source}: invalid YAML ({type(err).__name__})")
 
 
 def read_yaml_file(path: Path, *, max_bytes: int = 16 * MiB, **limits: int) -> list[YamlDocument]:

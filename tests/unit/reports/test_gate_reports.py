@@ -13,21 +13,16 @@ import yaml
 from rich.console import Console
 
 from sealgate import errors
-from sealgate.gate import (
+from sealgate.cli.terminal import progress_display, render_table
+from sealgate.gate import GateReport, ImageResult, Verdict, apply_bypass, run_gate
+from sealgate.reports import (
     REPORT_JSON_SCHEMA,
-    GateReport,
-    ImageResult,
-    Verdict,
-    apply_bypass,
     pin_map,
-    progress_display,
     render_json,
     render_junit,
     render_markdown,
     render_pins,
-    render_table,
     render_vso,
-    run_gate,
     vso_escape,
 )
 from tests.unit.gate.fakes import FakeVerifier, digest, make_env, spec

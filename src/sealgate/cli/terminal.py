@@ -1,4 +1,4 @@
-"""Human output for the gate: a rich table, the bypass banner, and a progress bar on a TTY.
+"""Human output for the gate on the terminal: a rich table, the bypass banner, a progress bar.
 
 User-controlled text (references, messages, file names) is always passed to rich as
 :class:`rich.text.Text`, never as markup, so ``[bold]`` in a tag cannot restyle the output.
@@ -23,9 +23,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from sealgate.gate.bypass import bypass_banner
-from sealgate.gate.model import GateReport, ImageResult
-from sealgate.gate.runner import ProgressCallback
+from sealgate.gate import GateReport, ImageResult, ProgressCallback, bypass_banner
 
 __all__ = ["progress_display", "render_table"]
 
@@ -47,7 +45,7 @@ def _noop(done: int, total: int, result: ImageResult) -> None:
 def progress_display(
     console: Console, *, total: int | None = None, description: str = "verifying images"
 ) -> Iterator[ProgressCallback]:
-    """Yield a progress callback for :func:`~sealgate.gate.runner.run_gate`.
+    """Yield a progress callback for :func:`~sealgate.gate.run_gate`.
 
     On a terminal it drives a transient rich progress bar; elsewhere (CI logs, pipes) it
     does nothing, so logs stay clean.

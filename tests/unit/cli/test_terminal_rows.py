@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from sealgate.gate import GateReport, ImageResult, ImageSpec, Verdict, render_table
-from sealgate.gate.terminal import MAX_TABLE_ROWS
+from sealgate.cli.terminal import MAX_TABLE_ROWS, render_table
+from sealgate.gate import GateReport, ImageResult, ImageSpec, Verdict
 from sealgate.oci import Reference
 
 

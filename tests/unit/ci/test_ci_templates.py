@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from sealgate.ci import CI_SYSTEMS, GATE_FLAGS, PARTS, generate
 from sealgate.errors import UsageError
-from sealgate.gate import CI_SYSTEMS, GATE_FLAGS, PARTS, generate
 
 
 @pytest.mark.parametrize("system", CI_SYSTEMS)

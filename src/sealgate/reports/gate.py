@@ -1,6 +1,7 @@
-"""Machine-readable renderings of a :class:`~sealgate.gate.model.GateReport`.
+"""Machine-readable renderings of the deploy gate's :class:`~sealgate.gate.GateReport`.
 
-Every renderer is a pure function returning text; the CLI decides where it goes.
+Every renderer is a pure function returning text; the CLI decides where it goes. Escaping
+lives in :mod:`sealgate.reports.escaping`, shared with the other commands' reports.
 
 * :func:`render_json` (``--output json``): the stable document described by
   :data:`REPORT_JSON_SCHEMA` (``schemaVersion`` 1; fields are only ever added).
@@ -8,25 +9,21 @@ Every renderer is a pure function returning text; the CLI decides where it goes.
   ``internal``), bypassed -> ``skipped``; a refused bypass adds a failing testcase.
 * :func:`render_markdown`: a summary for ``$GITHUB_STEP_SUMMARY`` or Azure's
   ``task.uploadsummary``; every cell is escaped (no HTML or table injection).
-* :func:`render_vso`: Azure DevOps ``##vso[task.logissue ...]`` lines; property values and
-  messages are escaped with the agent's tokens (``%`` -> ``%AZP25``, CR -> ``%0D``, LF ->
-  ``%0A``, ``;`` -> ``%3B``, ``]`` -> ``%5D``), so no value can end the command early or
-  start a new one. (``%AZP25`` is what azure-pipelines-task-lib emits and the agent
-  unescapes; a bare ``%25`` would be shown literally.)
+* :func:`render_vso`: Azure DevOps ``##vso[task.logissue ...]`` lines, escaped with the
+  agent's tokens so no value can end the command early or start a new one.
 * :func:`render_pins` (``--pin-output``): original reference -> reference pinned by digest.
 """
 
 from __future__ import annotations
 
-import html
 import json
-import re
 import xml.etree.ElementTree as ET
 from typing import Any, Literal
 
 import yaml
 
-from sealgate.gate.model import GateReport, ImageResult
+from sealgate.gate import GateReport, ImageResult
+from sealgate.reports.escaping import markdown_cell, vso_logissue, xml_text
 
 __all__ = [
     "REPORT_JSON_SCHEMA",
@@ -38,7 +35,6 @@ __all__ = [
     "render_pins",
     "render_vso",
     "report_to_dict",
-    "vso_escape",
 ]
 
 REPORT_SCHEMA_VERSION = 1
@@ -104,8 +100,6 @@ REPORT_JSON_SCHEMA: dict[str, Any] = {
     },
 }  # fmt: skip
 
-_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
 
 def _iso(report: GateReport, which: Literal["started", "finished"]) -> str:
     moment = report.started_at if which == "started" else report.finished_at
@@ -164,10 +158,6 @@ def render_json(report: GateReport) -> str:
     return json.dumps(report_to_dict(report), indent=2, ensure_ascii=True) + "\n"
 
 
-def _xml_text(value: object) -> str:
-    return _XML_INVALID.sub("\ufffd", str(value))
-
-
 def render_junit(report: GateReport) -> str:
     """JUnit XML: one testcase per image (parseable by Azure, GitLab, GitHub reporters).
 
@@ -189,7 +179,7 @@ def render_junit(report: GateReport) -> str:
         root,
         "testsuite",
         {
-            "name": _xml_text(f"sealgate gate: {report.environment}"),
+            "name": xml_text(f"sealgate gate: {report.environment}"),
             "timestamp": data["startedAt"],
             **counts,
         },
@@ -197,45 +187,35 @@ def render_junit(report: GateReport) -> str:
     props = ET.SubElement(suite, "properties")
     for name in ("env", "tier", "softFail", "decision", "exitCode"):
         ET.SubElement(
-            props, "property", {"name": name, "value": _xml_text(json.dumps(data[name]).strip('"'))}
+            props, "property", {"name": name, "value": xml_text(json.dumps(data[name]).strip('"'))}
         )
-    classname = _xml_text(f"sealgate.gate.{report.environment}")
+    classname = xml_text(f"sealgate.gate.{report.environment}")
     for item in data["images"]:
-        attrs = {"classname": classname, "name": _xml_text(item["ref"]), "time": "0"}
+        attrs = {"classname": classname, "name": xml_text(item["ref"]), "time": "0"}
         if item["source"] is not None:
-            attrs["file"] = _xml_text(item["source"]["file"])
+            attrs["file"] = xml_text(item["source"]["file"])
             if item["source"]["line"] is not None:
                 attrs["line"] = str(item["source"]["line"])
         case = ET.SubElement(suite, "testcase", attrs)
-        message = _xml_text(f"{item['reason']}: {item['message']}")
+        message = xml_text(f"{item['reason']}: {item['message']}")
         if item["verdict"] == "failed":
             tag = "error" if item["reason"] == "internal" else "failure"
-            node = ET.SubElement(case, tag, {"type": _xml_text(item["reason"]), "message": message})
-            node.text = _xml_text(
+            node = ET.SubElement(case, tag, {"type": xml_text(item["reason"]), "message": message})
+            node.text = xml_text(
                 f"{item['normalized']}\n{item['message']}\nsource: {item['source']}"
             )
         elif item["verdict"] == "skipped":
-            ET.SubElement(case, "skipped", {"message": _xml_text(item["message"])})
+            ET.SubElement(case, "skipped", {"message": xml_text(item["message"])})
     if refused:
         case = ET.SubElement(
             suite, "testcase", {"classname": classname, "name": "emergency bypass", "time": "0"}
         )
         ET.SubElement(
-            case, "failure", {"type": "bypass-forbidden", "message": _xml_text(report.message)}
+            case, "failure", {"type": "bypass-forbidden", "message": xml_text(report.message)}
         )
     if report.warnings:
-        ET.SubElement(suite, "system-out").text = _xml_text("\n".join(report.warnings))
+        ET.SubElement(suite, "system-out").text = xml_text("\n".join(report.warnings))
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
-
-
-def _printable(text: str) -> str:
-    # Terminal escapes and other control characters have no place in CI logs or summaries.
-    return "".join(ch if ch.isprintable() or ch in "\r\n" else " " for ch in text)
-
-
-def _md(value: object) -> str:
-    text = " ".join(_printable(str(value)).split())
-    return html.escape(text, quote=False).replace("|", "\\|").replace("`", "\\`")
 
 
 _ICONS = {
@@ -249,12 +229,13 @@ _ICONS = {
 
 def render_markdown(report: GateReport) -> str:
     """A Markdown summary (GitHub step summary, Azure ``task.uploadsummary``)."""
+    md = markdown_cell
     data = report_to_dict(report)
     s = data["summary"]
     lines = [
-        f"## {_ICONS[report.decision]} sealgate gate: {_md(report.environment)}: {report.decision}",
+        f"## {_ICONS[report.decision]} sealgate gate: {md(report.environment)}: {report.decision}",
         "",
-        f"**{_md(report.message)}** (exit {report.exit_code}; tier {_md(report.tier)}; "
+        f"**{md(report.message)}** (exit {report.exit_code}; tier {md(report.tier)}; "
         f"softFail {str(report.soft_fail).lower()})",
         "",
         f"{s['total']} image(s): {s['verified']} verified ({s['cached']} from cache), "
@@ -269,11 +250,17 @@ def render_markdown(report: GateReport) -> str:
         detail = f"{reason}: {item['message']}" if item["verdict"] != "verified" else ""
         src = item["source"]
         where = f"{src['file']}:{src['line']}" if src else ""
-        cells = [_md(item["ref"]), _md(digest), item["verdict"], _md(detail), _md(where)]
+        cells = [
+            md(item["ref"]),
+            md(digest),
+            item["verdict"],
+            md(detail),
+            md(where),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     if report.warnings:
         lines += ["", "### Warnings", ""]
-        lines += [f"- {_md(w)}" for w in report.warnings]
+        lines += [f"- {md(w)}" for w in report.warnings]
     if report.bypass is not None:
         record = json.dumps(report.bypass, indent=2, ensure_ascii=True).replace("```", "'''")
         lines += [
@@ -289,35 +276,6 @@ def render_markdown(report: GateReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def vso_escape(value: str) -> str:
-    """Escape a property value or message for an Azure DevOps logging command."""
-    return (
-        value.replace("%", "%AZP25")
-        .replace("\r", "%0D")
-        .replace("\n", "%0A")
-        .replace(";", "%3B")
-        .replace("]", "%5D")
-    )
-
-
-def _logissue(
-    kind: str,
-    message: str,
-    *,
-    file: str | None = None,
-    line: int | None = None,
-    code: str | None = None,
-) -> str:
-    props = [f"type={kind}"]
-    if file:
-        props.append(f"sourcepath={vso_escape(file)}")
-    if line is not None:
-        props.append(f"linenumber={line}")
-    if code:
-        props.append(f"code={vso_escape(code)}")
-    return f"##vso[task.logissue {';'.join(props)}]{vso_escape(_printable(message))}"
-
-
 def render_vso(report: GateReport) -> list[str]:
     """Azure DevOps logging commands: one issue per failure and per warning.
 
@@ -329,7 +287,7 @@ def render_vso(report: GateReport) -> list[str]:
     for result in report.failures:
         src = result.image.source
         out.append(
-            _logissue(
+            vso_logissue(
                 kind,
                 f"sealgate: {result.image.text}: {result.verdict.reason}: {result.verdict.message}",
                 file=src.file if src else None,
@@ -338,9 +296,9 @@ def render_vso(report: GateReport) -> list[str]:
             )
         )
     for warning in report.warnings:
-        out.append(_logissue("warning", f"sealgate: {warning}"))
+        out.append(vso_logissue("warning", f"sealgate: {warning}"))
     if report.decision == "bypass-forbidden":
-        out.append(_logissue("error", f"sealgate: {report.message}", code="bypass-forbidden"))
+        out.append(vso_logissue("error", f"sealgate: {report.message}", code="bypass-forbidden"))
     if report.allowed and (report.warnings or report.failures):
         out.append(
             "##vso[task.complete result=SucceededWithIssues;]sealgate gate passed with warnings"

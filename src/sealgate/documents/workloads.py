@@ -1,17 +1,34 @@
-"""Where Kubernetes objects keep their pod specs and containers (internal and unstable).
+"""Where Kubernetes objects keep their pod specs, containers and images.
 
-Shared by image collection (read) and the Helm post-renderer (rewrite), so both agree on
-exactly which images a rendered chart runs.
+Shared by the gate's image collection (read), the Helm post-renderer (rewrite) and anything
+that sees one object at a time (an admission webhook, a policy engine), so all of them agree
+on exactly which images an object runs. Pure: decoded objects in, paths and mappings out.
+
+Covered: ``initContainers``/``containers``/``ephemeralContainers`` of Pod, PodTemplate,
+Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, ReplicationController and
+``*List`` objects, then every container-like mapping anywhere in the object (custom resources:
+Argo Rollouts and Workflows, Tekton, KEDA ScaledJob, Knative...).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sealgate.gate._yaml import PathKey
+from sealgate.documents.yaml import PathKey
 
-__all__ = ["CONTAINER_FIELDS", "Container", "containers", "is_k8s_object", "pod_specs"]
+__all__ = [
+    "CONTAINER_FIELDS",
+    "TEMPLATED_KINDS",
+    "Container",
+    "ImageField",
+    "containers",
+    "is_k8s_object",
+    "json_pointer",
+    "pod_specs",
+    "workload_images",
+]
 
 #: Every container list of a PodSpec; all of them pull images.
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
@@ -143,3 +160,50 @@ def containers(doc: object) -> Iterator[Container]:
                     seen.add(id(entry))
                     yield (*path, field, i), entry
     yield from _walk(doc, (), seen)
+
+
+@dataclass(frozen=True)
+class ImageField:
+    """The ``image`` field of one container-like mapping of a Kubernetes object."""
+
+    #: Path of the ``image`` field inside the object: ``("spec", "containers", 0, "image")``.
+    path: tuple[PathKey, ...]
+    #: The field's value when it is a string (as written); None when missing or not a string.
+    image: str | None
+    #: The container mapping itself (the live object, so a caller may rewrite ``image``).
+    container: dict[str, Any]
+
+    @property
+    def pointer(self) -> str:
+        """The path as an RFC 6901 JSON Pointer, as JSON Patch (RFC 6902) operations use it."""
+        return json_pointer(self.path)
+
+
+def json_pointer(path: tuple[PathKey, ...]) -> str:
+    """Render a value path as an RFC 6901 JSON Pointer: ``/spec/containers/0/image``.
+
+    ``~`` and ``/`` inside keys are escaped as ``~0`` and ``~1`` (RFC 6901 section 3).
+    """
+    return "".join(
+        "/" + (str(p) if isinstance(p, int) else p.replace("~", "~0").replace("/", "~1"))
+        for p in path
+    )
+
+
+def workload_images(obj: object) -> Iterator[ImageField]:
+    """Yield the image of every container of one decoded Kubernetes object, with its path.
+
+    For an admission webhook: pass ``request.object`` of an AdmissionReview (a Pod, a
+    workload, a CronJob or a custom resource) and check or patch every image it yields.
+    Containers without a string ``image`` are yielded too (``image`` None): a caller that
+    cannot see an image must not allow it.
+
+    Args:
+        obj: One decoded object (YAML or JSON); anything else yields nothing.
+
+    Yields:
+        One :class:`ImageField` per container, pod-spec containers first, in document order.
+    """
+    for path, container in containers(obj):
+        value = container.get("image")
+        yield ImageField((*path, "image"), value if isinstance(value, str) else None, container)

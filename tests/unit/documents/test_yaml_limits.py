@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from sealgate.documents.yaml import format_path, parse_yaml, read_yaml_file
 from sealgate.errors import ConfigError
-from sealgate.gate._yaml import format_path, parse_yaml, read_yaml_file
 
 BILLION_LAUGHS = """\
 a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
@@ -95,3 +95,20 @@ def test_read_yaml_file_caps_size_and_reports_missing(tmp_path: Path) -> None:
         read_yaml_file(big, max_bytes=100)
     with pytest.raises(ConfigError, match="cannot read"):
         read_yaml_file(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("a: 1\nb: x\x07y\n", 2),  # a control character: PyYAML's ReaderError
+        ("a: 1\n\x1b[31m: red\n", 2),
+        ("a: 1\nversions: !!int x\n", 2),  # int("x"): ValueError from the constructor
+        ("a:\n  b: 2001-13-45\n", 2),  # looks like a timestamp, is not a date
+        ("a: !!float nope\n", 1),
+    ],
+)
+def test_every_yaml_library_error_is_a_config_error_with_file_and_line(
+    text: str, line: int
+) -> None:
+    with pytest.raises(ConfigError, match=rf"^f\.yaml:{line}: invalid YAML"):
+        parse_yaml(text, source="f.yaml")
