@@ -313,3 +313,48 @@ def test_yaml_the_library_rejects_is_a_config_error_not_a_crash(
     assert result.code == 78, result.err
     assert where in result.err and "invalid YAML" in result.err
     assert "Traceback" not in result.err
+
+
+def test_gate_evaluates_cluster_image_policies_like_the_webhook(estate: Estate) -> None:
+    # One policy engine: the same ClusterImagePolicy a cluster enforces decides the gate.
+    registry_host = estate.images["good"].split("/")[0]
+    config = yaml.safe_load(estate.config.read_text())
+    public_key = Path(config["keys"][0]).read_text()
+    policy = estate.home / "policies" / "cip.yaml"
+    policy.parent.mkdir()
+    policy.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "policy.sigstore.dev/v1beta1",
+                "kind": "ClusterImagePolicy",
+                "metadata": {"name": "signed-by-ci"},
+                "spec": {
+                    "images": [{"glob": f"{registry_host}/**"}],
+                    "authorities": [{"name": "ci", "key": {"data": public_key}}],
+                },
+            }
+        )
+    )
+    result = gate(estate, "consol", "--policy", str(policy.parent), "-o", "json")
+    assert result.code == 2, result.err
+    report = json.loads(result.out[: result.out.rindex("}") + 1])
+    verdicts = {img["ref"].split("/")[-1]: img["verdict"] for img in report["images"]}
+    reasons = {img["ref"].split("/")[-1]: img.get("reason") for img in report["images"]}
+    # The CIP asks for signatures only: the SBOM-less image passes it, others fail as before.
+    assert verdicts["good:1.0"] == "verified"
+    assert verdicts["nosbom:1.0"] == "verified"
+    assert reasons["unsigned:1.0"] == "unsigned"
+    assert reasons["wrongkey:1.0"] == "wrong-key"
+    # The same files named in the config decide without the flag.
+    config["environments"]["consol"]["policies"] = [str(policy.parent)]
+    estate.config.write_text(yaml.safe_dump(config))
+    again = gate(estate, "consol", "-o", "json", "--no-cache")
+    assert again.code == 2, again.err
+    assert '"signed-by-ci"' in again.out or "ClusterImagePolicy/signed-by-ci" in again.out
+    # An image no policy matches is denied (no-match-policy: deny), as policy-controller does.
+    other = estate.home / "policies" / "cip.yaml"
+    other.write_text(policy.read_text().replace(f"{registry_host}/**", "elsewhere.example/**"))
+    denied = gate(estate, "consol", "-o", "json", "--no-cache")
+    report = json.loads(denied.out[: denied.out.rindex("}") + 1])
+    assert {img["reason"] for img in report["images"]} == {"policy-denied"}
+    assert "no matching policies" in denied.out

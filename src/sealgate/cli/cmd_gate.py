@@ -22,6 +22,7 @@ from sealgate.gate import (
     VerdictCache,
     collect_images,
     environment_images,
+    environment_policy_set,
     evaluate_gate,
     images_from_text,
     load_config,
@@ -51,6 +52,15 @@ def _gate_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-cache", action="store_true", help="ignore the verdict cache")
     parser.add_argument("--concurrency", type=int, help="images verified at once")
+    parser.add_argument(
+        "--policy",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PATH",
+        help="verify against these policy files or directories (ClusterImagePolicy, Kyverno, "
+        "sealgate ImagePolicy) instead of the config's keys; repeatable",
+    )
     add_registry_flags(parser)
 
 
@@ -161,7 +171,11 @@ def _run(
         open_client(args, extra_insecure=tuple(config.insecure_registries)) as client,
         progress_display(console, total=len(images)) as progress,
     ):
-        verifier = RegistryImageVerifier(client, repository=repository_override())
+        verifier = RegistryImageVerifier(
+            client,
+            lambda: environment_policy_set(env, args.policy),
+            repository=repository_override(),
+        )
         outcome = evaluate_gate(
             env,
             images,

@@ -14,14 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from sealgate.cli.common import add_registry_flags, open_client, read_input
-from sealgate.config import MiB
 from sealgate.errors import ConfigError, ExitCode, InputError, UsageError
 
 __all__ = ["register"]
-
-_MAX_POLICY_FILE = 16 * MiB
-_MAX_FILES = 1000
-_YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def register(sub: Any) -> None:
@@ -70,23 +65,6 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return ExitCode.USAGE
 
 
-def _policy_files(paths: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _YAML_SUFFIXES)
-            if not found:
-                raise ConfigError(f"{path}: no .yaml, .yml or .json files")
-            files.extend(found)
-        elif path.exists():
-            files.append(path)
-        else:
-            raise ConfigError(f"{path}: no such file or directory")
-        if len(files) > _MAX_FILES:
-            raise ConfigError(f"more than {_MAX_FILES} policy files")
-    return files
-
-
 def _rekor_keys(args: argparse.Namespace) -> tuple[Any, ...]:
     from sealgate.checks.tlog import load_rekor_keys
 
@@ -115,16 +93,13 @@ def _resource(path: Path | None) -> tuple[Any, list[str]]:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from sealgate.files import read_capped
+    from sealgate.documents.sources import read_policy_sources
     from sealgate.gate import utc_now
     from sealgate.policy.explain import explain_all
     from sealgate.policy.loaders import LoadOptions, load_policy_set
     from sealgate.workflows.policy_test import judge_images
 
-    sources = [
-        (str(p), read_capped(p, _MAX_POLICY_FILE, error=ConfigError))
-        for p in _policy_files(args.policy)
-    ]
+    sources = read_policy_sources(args.policy)
     policies = load_policy_set(
         sources, no_match=args.no_match, options=LoadOptions(_rekor_keys(args))
     )

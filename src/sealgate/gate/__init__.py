@@ -13,8 +13,9 @@ Typical flow (what ``sealgate gate`` does)::
     render_table(report, console); print(render_json(report)) ...   # sealgate.cli.terminal,
     return report.exit_code                              # sealgate.reports; 0 ok, 2 blocked
 
-``verifier`` implements :class:`ImageVerifier` (``resolve``, ``verify``,
-``public_key_pem``); the gate never talks to a registry itself. YAML reading and the
+``verifier`` implements :class:`ImageVerifier` (``resolve``, ``verify``, ``fingerprint``)
+over the policy set :func:`environment_policy_set` builds (the config's keys, or policy
+files); the gate never talks to a registry itself. YAML reading and the
 workload walker are :mod:`sealgate.documents`; cache storage is :mod:`sealgate.cache`;
 renderers are :mod:`sealgate.reports`; CI templates are :mod:`sealgate.ci`.
 """
@@ -38,15 +39,15 @@ from sealgate.gate.bypass import (
     pending_bypass_reminders,
     reverified_record,
 )
-from sealgate.gate.cache import VerdictCache, policy_fingerprint
+from sealgate.gate.cache import VerdictCache
 from sealgate.gate.config import (
-    AttestationRequirement,
+    AttestationSpec,
     CacheSettings,
     EnvironmentConfig,
     GateConfig,
     ImageRules,
-    Policy,
     Tier,
+    TrustSection,
     config_schema,
     load_config,
 )
@@ -77,12 +78,18 @@ from sealgate.gate.sources import (
     images_from_text,
     normalise_reference,
 )
+from sealgate.gate.trust import (
+    environment_policy_set,
+    trust_policy,
+    trust_policy_set,
+    verdict_for,
+)
 
 __all__ = [
     "BYPASS_VARIABLE",
     "CI_IDENTITY_VARIABLES",
     "REASON_CLASSES",
-    "AttestationRequirement",
+    "AttestationSpec",
     "AuditAppend",
     "CacheSettings",
     "Clock",
@@ -96,12 +103,12 @@ __all__ = [
     "ImageRules",
     "ImageSpec",
     "ImageVerifier",
-    "Policy",
     "ProgressCallback",
     "ReasonClass",
     "SourceFormat",
     "SourceLocation",
     "Tier",
+    "TrustSection",
     "Verdict",
     "VerdictCache",
     "append_audit_record",
@@ -116,6 +123,7 @@ __all__ = [
     "decide_bypass",
     "dedupe",
     "environment_images",
+    "environment_policy_set",
     "evaluate_gate",
     "has_registry_host",
     "images_from_text",
@@ -123,13 +131,15 @@ __all__ = [
     "load_pins",
     "normalise_reference",
     "pending_bypass_reminders",
-    "policy_fingerprint",
     "postrender",
     "read_audit_records",
     "reason_for",
     "record_reverified",
     "reverified_record",
     "run_gate",
+    "trust_policy",
+    "trust_policy_set",
     "utc_now",
+    "verdict_for",
     "write_audit_records",
 ]

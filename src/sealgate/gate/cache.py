@@ -4,10 +4,10 @@ Only digest -> verdict is cached: tags move, so the runner re-resolves every tag
 and asks the cache about the digest it got. The key is
 ``(registry/repository, digest, policy fingerprint)``; the repository is part of it because
 cosign stores signatures per repository (the same digest in another repository may be
-unsigned there). The policy fingerprint is the SHA-256 of the canonical JSON of the trusted
-keys' fingerprints (any-of, so sorted), ``tlog`` with the Rekor keys' fingerprints, the
-attestation requirements and the required annotations: rotating a key file or tightening a
-requirement invalidates every entry.
+unsigned there). The policy fingerprint is :func:`sealgate.policy.policy_set_fingerprint` of
+what the run verifies against (keys' SPKI fingerprints, tlog and its logs, attestation rules,
+annotations, matching): rotating a key file or tightening a requirement invalidates every
+entry.
 
 Storage is a :class:`~sealgate.cache.VerdictStore` (files for the CLI; see
 :mod:`sealgate.cache`), which authenticates entries, binds them to their key and drops them
@@ -22,80 +22,26 @@ mark images verified. Keep the key out of the directory (the CLI does).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sealgate import __version__
 from sealgate.cache import FileStore, VerdictStore
 from sealgate.errors import CheckFailed
-from sealgate.gate.config import CacheSettings, Policy
+from sealgate.gate.config import CacheSettings
 from sealgate.gate.model import Clock, Verdict, utc_now
 
-__all__ = ["VerdictCache", "policy_fingerprint"]
+__all__ = ["VerdictCache"]
 
 logger = logging.getLogger(__name__)
 
 _SCHEMA = 1
 _CLOCK_SKEW = timedelta(seconds=60)
 _MAX_MESSAGE = 2000
-
-
-def _pem_fingerprint(pem: bytes) -> str:
-    # Whitespace-insensitive: re-wrapping a PEM file does not change the key.
-    return "sha256:" + hashlib.sha256(b"".join(pem.split())).hexdigest()
-
-
-def policy_fingerprint(policy: Policy, public_key: Callable[[str], bytes]) -> str:
-    """Fingerprint everything in ``policy`` that changes what "verified" means.
-
-    Args:
-        policy: The environment's effective policy.
-        public_key: Returns the public key PEM of a key reference (the verifier's
-            ``public_key_pem``); called once per distinct reference.
-
-    Returns:
-        Hex SHA-256 of the canonical JSON of the policy.
-
-    Raises:
-        SealgateError: whatever ``public_key`` raises (typically ``KeyMaterialError``).
-    """
-    memo: dict[str, str] = {}
-
-    def fp(ref: str) -> str:
-        if ref not in memo:
-            memo[ref] = _pem_fingerprint(public_key(ref))
-        return memo[ref]
-
-    attestations = sorted(
-        (
-            {
-                "type": a.type,
-                "keys": sorted({fp(k) for k in a.keys}),
-                "conditions": list(a.conditions),
-            }
-            for a in policy.attestations
-        ),
-        key=lambda item: json.dumps(item, sort_keys=True),
-    )
-    document = {
-        "v": _SCHEMA,
-        # A release that changes verification must not reuse an older release's verdicts.
-        "tool": __version__,
-        "keys": sorted({fp(k) for k in policy.keys}),
-        "tlog": policy.tlog,
-        "rekorKeys": sorted({fp(k) for k in policy.rekor_keys}) if policy.tlog else [],
-        "attestations": attestations,
-        "annotations": dict(policy.annotations),
-    }
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -18,22 +18,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import jmespath
-import jmespath.exceptions
 import jsonschema  # type: ignore[import-untyped,unused-ignore]
 
+from sealgate.checks.conditions import compile_conditions
 from sealgate.config import MiB
 from sealgate.documents import PathKey, YamlDocument, format_path, read_yaml_file
-from sealgate.errors import ConfigError
+from sealgate.errors import ConfigError, UsageError
 
 __all__ = [
-    "AttestationRequirement",
+    "AttestationSpec",
     "CacheSettings",
     "EnvironmentConfig",
     "GateConfig",
     "ImageRules",
-    "Policy",
     "Tier",
+    "TrustSection",
     "config_schema",
     "load_config",
 ]
@@ -44,46 +43,32 @@ _MAX_CONFIG_BYTES = MiB
 
 
 @dataclass(frozen=True)
-class AttestationRequirement:
-    """One attestation every image must carry."""
+class AttestationSpec:
+    """One attestation every image must carry, as the configuration names it."""
 
     #: cosign ``--type`` name (``cyclonedx``...) or a predicate type URI.
     type: str
-    #: Keys allowed to sign it (any-of); defaults to the environment's keys.
+    #: Key references allowed to sign it (any-of); defaults to the environment's keys.
     keys: tuple[str, ...]
     #: JMESPath expressions over the in-toto statement that must all be truthy.
     conditions: tuple[str, ...] = ()
 
-    def failed_conditions(self, statement: object) -> tuple[str, ...]:
-        """Evaluate the conditions against a decoded in-toto statement.
-
-        Args:
-            statement: The statement as JSON-decoded Python data.
-
-        Returns:
-            The conditions that were not truthy (empty when all hold).
-        """
-        failed: list[str] = []
-        for expression in self.conditions:
-            try:
-                value = jmespath.search(expression, statement)
-            except jmespath.exceptions.JMESPathError:
-                value = None  # a runtime type error is "not satisfied", never a pass
-            if not value:
-                failed.append(expression)
-        return tuple(failed)
-
 
 @dataclass(frozen=True)
-class Policy:
-    """What one environment requires of every image; handed to the verifier."""
+class TrustSection:
+    """The configuration's trust settings for one environment, as written (key references).
+
+    Nothing here verifies anything: :func:`sealgate.gate.trust.trust_policy_set` reads the keys
+    and turns this into the one policy model (:mod:`sealgate.policy`) that every enforcement
+    point evaluates.
+    """
 
     #: Signing keys, any-of: absolute paths or key URIs (``env://VAR``...).
     keys: tuple[str, ...]
     #: Require Rekor bundles (SET) checked against ``rekor_keys``.
     tlog: bool = False
     rekor_keys: tuple[str, ...] = ()
-    attestations: tuple[AttestationRequirement, ...] = ()
+    attestations: tuple[AttestationSpec, ...] = ()
     #: Required signature annotations, sorted by key.
     annotations: tuple[tuple[str, str], ...] = ()
 
@@ -120,8 +105,12 @@ class EnvironmentConfig:
     allow_bypass: bool
     #: ``versions`` entries as written (globs allowed), relative to ``base_dir``.
     versions: tuple[str, ...]
-    policy: Policy
+    #: The ``keys``/``tlog``/``attestations`` trust settings (empty keys with ``policies``).
+    trust: TrustSection
     base_dir: Path
+    #: Policy files or directories (ClusterImagePolicy, Kyverno, sealgate ImagePolicy),
+    #: absolute; when set they decide instead of ``trust``, as the admission webhook would.
+    policies: tuple[Path, ...] = ()
     image_rules: ImageRules = ImageRules()
     audit_log: Path | None = None
     #: Where the environment is defined, for messages.
@@ -233,20 +222,18 @@ def _attestations(
     base: Path,
     doc: YamlDocument,
     at: tuple[PathKey, ...],
-) -> tuple[AttestationRequirement, ...]:
-    out: list[AttestationRequirement] = []
+) -> tuple[AttestationSpec, ...]:
+    out: list[AttestationSpec] = []
     for i, item in enumerate(raw):
         conditions = tuple(item.get("conditions", ()))
         for j, expression in enumerate(conditions):
             try:
-                jmespath.compile(expression)
-            except jmespath.exceptions.JMESPathError as err:
+                compile_conditions([expression])
+            except UsageError as err:
                 where = doc.where((*at, i, "conditions", j))
-                raise ConfigError(
-                    f"{where}: invalid JMESPath condition {expression!r}: {err}"
-                ) from err
+                raise ConfigError(f"{where}: {err.message}") from err
         own = tuple(_key_ref(k, base, doc.where((*at, i, "keys"))) for k in item.get("keys", ()))
-        out.append(AttestationRequirement(item["type"], own or keys, conditions))
+        out.append(AttestationSpec(item["type"], own or keys, conditions))
     return tuple(out)
 
 
@@ -260,14 +247,19 @@ def _environment(
     keys = tuple(
         _key_ref(k, base, doc.where(keys_at)) for k in raw.get("keys", top.get("keys", ()))
     )
-    if not keys:
-        raise ConfigError(f"{origin}: environment {name!r} has no keys (set keys globally or here)")
+    policies_raw = raw.get("policies", top.get("policies", ()))
+    policies = tuple(base / Path(str(item)).expanduser() for item in policies_raw)
+    if not keys and not policies:
+        raise ConfigError(
+            f"{origin}: environment {name!r} has no keys and no policies "
+            "(set keys or policies globally or here)"
+        )
     att_at = (*at, "attestations") if "attestations" in raw else ("attestations",)
     attestations = _attestations(
         raw.get("attestations", top.get("attestations", [])), keys, base, doc, att_at
     )
     annotations = raw.get("annotations", top.get("annotations", {}))
-    policy = Policy(
+    trust = TrustSection(
         keys=keys,
         tlog=bool(top.get("tlog", False)),
         rekor_keys=tuple(
@@ -283,8 +275,9 @@ def _environment(
         soft_fail=bool(raw.get("softFail", False)),
         allow_bypass=bool(raw.get("allowBypass", True)),
         versions=(versions,) if isinstance(versions, str) else tuple(versions),
-        policy=policy,
+        trust=trust,
         base_dir=base,
+        policies=policies,
         image_rules=config.image_rules,
         audit_log=config.audit_log,
         origin=origin,

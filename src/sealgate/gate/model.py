@@ -36,6 +36,7 @@ __all__ = [
     "ReasonClass",
     "SourceLocation",
     "Verdict",
+    "reason_class",
     "reason_for",
     "utc_now",
 ]
@@ -45,8 +46,13 @@ __all__ = [
 ReasonClass = Literal[
     "unsigned",
     "wrong-key",
+    "wrong-identity",
+    "untrusted-chain",
+    "tlog-invalid",
     "digest-mismatch",
     "attestation-missing",
+    "policy-denied",
+    "unauthorized",
     "unreachable",
     "malformed",
     "not-found",
@@ -56,8 +62,13 @@ ReasonClass = Literal[
 REASON_CLASSES: tuple[ReasonClass, ...] = (
     "unsigned",
     "wrong-key",
+    "wrong-identity",
+    "untrusted-chain",
+    "tlog-invalid",
     "digest-mismatch",
     "attestation-missing",
+    "policy-denied",
+    "unauthorized",
     "unreachable",
     "malformed",
     "not-found",
@@ -80,6 +91,13 @@ CALLER_ERRORS: tuple[type[SealgateError], ...] = (UsageError, ConfigError, Input
 _DIRECT: Mapping[str, ReasonClass] = {
     "unsigned": "unsigned",
     "wrong-key": "wrong-key",
+    "wrong-identity": "wrong-identity",
+    "untrusted-chain": "untrusted-chain",
+    "tlog-invalid": "tlog-invalid",
+    "policy-denied": "policy-denied",
+    "condition-failed": "attestation-missing",
+    "unauthorized": "unauthorized",
+    "timeout": "unreachable",
     "digest-mismatch": "digest-mismatch",
     "attestation-missing": "attestation-missing",
     "not-found": "not-found",
@@ -95,6 +113,24 @@ _DIRECT: Mapping[str, ReasonClass] = {
 def utc_now() -> datetime:
     """The default clock: now, as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def reason_class(reason: str, *, could_not_check: bool) -> ReasonClass:
+    """The report class of an error's ``reason`` string (a requirement outcome carries one).
+
+    Args:
+        reason: A :attr:`SealgateError.reason` (``wrong-key``, ``timeout``...).
+        could_not_check: Whether the failure was "could not decide".
+
+    Returns:
+        The class; an unknown reason falls back on its family.
+    """
+    direct = _DIRECT.get(reason)
+    if direct is not None:
+        return direct
+    if reason == "internal":
+        return "internal"
+    return "unreachable" if could_not_check else "wrong-key"
 
 
 def reason_for(error: BaseException) -> ReasonClass:

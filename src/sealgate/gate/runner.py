@@ -4,10 +4,11 @@ The gate does no registry I/O itself. It drives an injected :class:`ImageVerifie
 
 1. ``resolve(ref)`` turns each distinct tag into a digest, on every run (tags move). A
    reference that already carries a digest is not resolved: the digest is what runs.
-2. ``verify(pinned, policy)`` checks one ``registry/repository@digest`` against the
-   environment's policy. It is called once per distinct ``(repository, digest)``, however
-   many references point at it, and skipped when the cache holds a successful verdict.
-3. ``public_key_pem(key_ref)`` is only used to fingerprint the policy for the cache.
+2. ``verify(pinned)`` checks one ``registry/repository@digest`` against the environment's
+   policies (the one policy engine, :mod:`sealgate.policy`). It is called once per distinct
+   ``(repository, digest)``, however many references point at it, and skipped when the
+   cache holds a successful verdict.
+3. ``fingerprint()`` keys the cache: a verdict is reused only under the same policies.
 
 Failure handling (never an allow on an exception):
 
@@ -37,8 +38,8 @@ from sealgate.gate.bypass import (
     pending_bypass_reminders,
     reverified_record,
 )
-from sealgate.gate.cache import VerdictCache, policy_fingerprint
-from sealgate.gate.config import EnvironmentConfig, Policy
+from sealgate.gate.cache import VerdictCache
+from sealgate.gate.config import EnvironmentConfig
 from sealgate.gate.model import (
     CALLER_ERRORS,
     AuditAppend,
@@ -71,16 +72,20 @@ class ImageVerifier(Protocol):
         """Return the current manifest digest (``sha256:...``) of a tagged reference."""
         ...
 
-    def verify(self, ref: Reference, policy: Policy) -> Verdict:
-        """Verify ``ref`` (always pinned: ``ref.digest`` is set) against ``policy``.
+    def verify(self, ref: Reference) -> Verdict:
+        """Verify ``ref`` (always pinned: ``ref.digest`` is set) against the run's policies.
 
         Return ``Verdict.verified(ref.digest)`` or a failed verdict, or raise a
         ``SealgateError`` (mapped to its reason class).
         """
         ...
 
-    def public_key_pem(self, key_ref: str) -> bytes:
-        """Return the public key PEM for a key reference of the policy (cache fingerprint)."""
+    def fingerprint(self) -> str:
+        """A fingerprint of everything that decides a verdict (the verdict cache's key).
+
+        Raises:
+            SealgateError: The policies cannot be loaded (a key file, a policy file).
+        """
         ...
 
 
@@ -145,7 +150,7 @@ class _Run:
             if hit is not None:
                 return hit
         try:
-            verdict = self.verifier.verify(pinned, self.env.policy)
+            verdict = self.verifier.verify(pinned)
         except CALLER_ERRORS:
             raise
         except Exception as err:  # every failure is a verdict, never an allow
@@ -214,7 +219,7 @@ def run_gate(
     started = clock()
     fingerprint = None
     if cache is not None:
-        fingerprint = policy_fingerprint(env.policy, verifier.public_key_pem)
+        fingerprint = verifier.fingerprint()
     run = _Run(env, verifier, cache, fingerprint)
     results: dict[int, ImageResult] = {}
     with ThreadPoolExecutor(

@@ -13,7 +13,7 @@ from sealgate.policy.evaluate import (
     evaluate_signatures,
 )
 from sealgate.policy.explain import explain, explain_all, requirement_outcome
-from sealgate.policy.fingerprint import policy_fingerprint
+from sealgate.policy.fingerprint import policy_fingerprint, policy_set_fingerprint
 from sealgate.policy.matching import ImageDecision, ImagePolicy, PolicySet, decide
 from sealgate.policy.model import AttestationRule, Policy
 
@@ -32,5 +32,6 @@ __all__ = [
     "explain",
     "explain_all",
     "policy_fingerprint",
+    "policy_set_fingerprint",
     "requirement_outcome",
 ]

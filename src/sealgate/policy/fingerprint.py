@@ -15,9 +15,10 @@ from typing import Any
 
 from sealgate import __version__
 from sealgate.checks.authorities import Authority
+from sealgate.policy.matching import PolicySet
 from sealgate.policy.model import Policy
 
-__all__ = ["policy_fingerprint"]
+__all__ = ["policy_fingerprint", "policy_set_fingerprint"]
 
 _SCHEMA = 2
 
@@ -56,6 +57,53 @@ def policy_fingerprint(policy: Policy) -> str:
             ),
             key=lambda item: json.dumps(item, sort_keys=True),
         ),
+    }
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def policy_set_fingerprint(policies: PolicySet) -> str:
+    """Hex SHA-256 of everything that decides an image under a policy set.
+
+    Matching (patterns and their dialects, skips, resource selectors by type), modes, the
+    no-match rule and every requirement's :func:`policy_fingerprint`. A verdict cached under
+    it is reused only by a run that would decide the same way.
+
+    Args:
+        policies: The policy set.
+
+    Returns:
+        64 hex characters.
+    """
+    document = {
+        "v": _SCHEMA,
+        "tool": __version__,
+        "noMatch": policies.no_match,
+        "policies": [
+            {
+                "name": p.name,
+                "images": [[i.dialect, i.text] for i in p.images],
+                "skip": [[i.dialect, i.text] for i in p.skip_images],
+                "mode": p.mode,
+                "modeOverrides": [[list(ns), mode] for ns, mode in p.mode_overrides],
+                "match": repr(p.match),
+                "exclude": repr(p.exclude),
+                "requireDigest": p.require_digest,
+                "script": p.script.expression if p.script is not None else None,
+                "groups": [
+                    [
+                        {
+                            "policy": policy_fingerprint(r.policy),
+                            "signatures": r.signatures,
+                            "repository": r.repository,
+                        }
+                        for r in group.alternatives
+                    ]
+                    for group in p.groups
+                ],
+            }
+            for p in policies.policies
+        ],
     }
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -14,7 +14,6 @@ from datetime import datetime
 
 from sealgate.errors import SealgateError, UsageError
 from sealgate.oci import Reference, RegistryClient
-from sealgate.policy import AttestationVerdict
 from sealgate.policy.explain import requirement_outcome
 from sealgate.policy.matching import (
     ImageDecision,
@@ -24,8 +23,8 @@ from sealgate.policy.matching import (
     decide,
 )
 from sealgate.policy.resources import Resource
-from sealgate.workflows.targets import ResolvedImage, resolve_image
-from sealgate.workflows.verify import verify_attestations, verify_signatures
+from sealgate.workflows.judge import RequirementChecker, requirement_checker
+from sealgate.workflows.targets import resolve_image
 
 __all__ = ["ClientOpener", "judge_images"]
 
@@ -53,45 +52,20 @@ class _LazyRegistry:
 def _checker(
     image: str, registry: _LazyRegistry, reference_time: datetime
 ) -> Callable[[Requirement], RequirementOutcome]:
-    resolved: list[ResolvedImage | SealgateError] = []
+    resolved: list[RequirementChecker | SealgateError] = []
 
     def check(requirement: Requirement) -> RequirementOutcome:
         if not resolved:
             try:
-                resolved.append(resolve_image(registry.client(), Reference.parse(image)))
+                client = registry.client()
+                target = resolve_image(client, Reference.parse(image))
+                resolved.append(requirement_checker(client, target, reference_time=reference_time))
             except SealgateError as error:
                 resolved.append(error)
-        target = resolved[0]
-        if isinstance(target, SealgateError):
-            return requirement_outcome(requirement, error=target)
-        client = registry.client()
-        policy = requirement.policy
-        try:
-            repository = Reference.parse(requirement.repository) if requirement.repository else None
-            signatures = None
-            if requirement.signatures:
-                signatures = verify_signatures(
-                    client,
-                    target.ref,
-                    policy,
-                    reference_time=reference_time,
-                    repository=repository,
-                    known_to_exist=True,
-                ).verdict
-            attestations: tuple[AttestationVerdict, ...] = ()
-            if policy.attestations:
-                attestations = verify_attestations(
-                    client,
-                    target.ref,
-                    policy,
-                    policy.attestations,
-                    reference_time=reference_time,
-                    repository=repository,
-                    image=target,
-                ).verdicts
-        except SealgateError as error:
-            return requirement_outcome(requirement, error=error)
-        return requirement_outcome(requirement, signatures=signatures, attestations=attestations)
+        checker = resolved[0]
+        if isinstance(checker, SealgateError):
+            return requirement_outcome(requirement, error=checker)
+        return checker(requirement)
 
     return check
 

@@ -13,8 +13,8 @@ from sealgate.errors import ImageNotFound
 from sealgate.gate import (
     EnvironmentConfig,
     ImageSpec,
-    Policy,
     SourceLocation,
+    TrustSection,
     Verdict,
 )
 from sealgate.oci.reference import Reference
@@ -48,7 +48,8 @@ class FakeVerifier:
     tags: dict[str, str] = field(default_factory=dict)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     resolve_errors: dict[str, BaseException] = field(default_factory=dict)
-    keys: dict[str, bytes] = field(default_factory=dict)
+    #: What ``fingerprint()`` returns: the policies the run verifies against.
+    policy_fingerprint: str = "policies-v1"
     delay: float = 0.0
     resolve_calls: list[str] = field(default_factory=list)
     verify_calls: list[str] = field(default_factory=list)
@@ -66,7 +67,7 @@ class FakeVerifier:
         except KeyError:
             raise ImageNotFound(f"{ref}: no such tag") from None
 
-    def verify(self, ref: Reference, policy: Policy) -> Verdict:
+    def verify(self, ref: Reference) -> Verdict:
         assert ref.digest is not None
         key = f"{ref.name}@{ref.digest}"
         with self._lock:
@@ -86,11 +87,8 @@ class FakeVerifier:
             with self._lock:
                 self._active -= 1
 
-    def public_key_pem(self, key_ref: str) -> bytes:
-        return self.keys.get(
-            key_ref,
-            b"-----BEGIN PUBLIC KEY-----\n" + key_ref.encode() + b"\n-----END PUBLIC KEY-----\n",
-        )
+    def fingerprint(self) -> str:
+        return self.policy_fingerprint
 
 
 def spec(text: str, file: str = "deploy/app-versions.yaml", line: int = 3) -> ImageSpec:
@@ -105,7 +103,7 @@ def make_env(
     tier: str = "production",
     soft_fail: bool = False,
     allow_bypass: bool = True,
-    policy: Policy | None = None,
+    trust: TrustSection | None = None,
 ) -> EnvironmentConfig:
     return EnvironmentConfig(
         name=name,
@@ -113,7 +111,7 @@ def make_env(
         soft_fail=soft_fail,
         allow_bypass=allow_bypass,
         versions=("deploy/app-versions.yaml",),
-        policy=policy or Policy(keys=(str(tmp_path / "cosign.pub"),)),
+        trust=trust or TrustSection(keys=(str(tmp_path / "cosign.pub"),)),
         base_dir=tmp_path,
         audit_log=tmp_path / "audit.jsonl",
         origin="sealgate.yaml:10",

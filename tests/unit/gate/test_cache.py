@@ -1,4 +1,4 @@
-"""VerdictCache and policy fingerprints: hit, miss, TTL, corruption, failures, atomicity."""
+"""VerdictCache: hit, miss, TTL, corruption, failures, atomicity (fingerprints: test_trust)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,7 @@ from pathlib import Path
 import pytest
 
 from sealgate.cache import FileStore, MemoryStore
-from sealgate.gate import (
-    AttestationRequirement,
-    CacheSettings,
-    Policy,
-    Verdict,
-    VerdictCache,
-    policy_fingerprint,
-)
+from sealgate.gate import CacheSettings, Verdict, VerdictCache
 from tests.unit.gate.fakes import FakeClock, digest
 
 #: Every cache instance of one test shares the key, as runs of one runner do.
@@ -24,10 +17,6 @@ SECRET = b"test-cache-key-0123456789abcdef"
 
 NAME = "ghcr.io/acme/api"
 FP = "f" * 64
-
-
-def pem(ref: str) -> bytes:
-    return f"-----BEGIN PUBLIC KEY-----\n{ref}\n-----END PUBLIC KEY-----\n".encode()
 
 
 @pytest.fixture
@@ -137,76 +126,6 @@ def test_from_settings(tmp_path: Path) -> None:
     assert VerdictCache.from_settings(CacheSettings(tmp_path, enabled=False)) is None
     built = VerdictCache.from_settings(CacheSettings(tmp_path, ttl_s=5))
     assert built is not None and built.ttl.total_seconds() == 5
-
-
-# --- fingerprints ---------------------------------------------------------------------------
-
-
-def base_policy() -> Policy:
-    return Policy(
-        keys=("/k/a.pub", "/k/b.pub"),
-        attestations=(AttestationRequirement("cyclonedx", ("/k/a.pub",), ("predicate",)),),
-        annotations=(("team", "platform"),),
-    )
-
-
-def test_fingerprint_is_stable_and_order_insensitive_for_any_of_keys() -> None:
-    first = policy_fingerprint(base_policy(), pem)
-    swapped = Policy(
-        keys=("/k/b.pub", "/k/a.pub"),
-        attestations=base_policy().attestations,
-        annotations=base_policy().annotations,
-    )
-    assert policy_fingerprint(swapped, pem) == first
-    # Key *content* is what counts, not its path; PEM re-wrapping does not matter.
-    moved = {"/k/a.pub": pem("/k/a.pub"), "/k/b.pub": pem("/k/b.pub").replace(b"\n", b"\r\n")}
-    assert policy_fingerprint(base_policy(), lambda ref: moved[ref]) == first
-    assert len(first) == 64
-
-
-@pytest.mark.parametrize(
-    "change",
-    [
-        lambda p: Policy(
-            keys=("/k/a.pub",), attestations=p.attestations, annotations=p.annotations
-        ),
-        lambda p: Policy(keys=p.keys, attestations=(), annotations=p.annotations),
-        lambda p: Policy(keys=p.keys, attestations=p.attestations, annotations=()),
-        lambda p: Policy(
-            keys=p.keys,
-            tlog=True,
-            rekor_keys=("/r.pub",),
-            attestations=p.attestations,
-            annotations=p.annotations,
-        ),
-        lambda p: Policy(
-            keys=p.keys,
-            attestations=(AttestationRequirement("cyclonedx", ("/k/a.pub",), ("predicate.x",)),),
-            annotations=p.annotations,
-        ),
-    ],
-)
-def test_fingerprint_changes_with_policy(change: object) -> None:
-    policy = base_policy()
-    assert policy_fingerprint(change(policy), pem) != policy_fingerprint(policy, pem)  # type: ignore[operator]
-
-
-def test_fingerprint_changes_with_key_content() -> None:
-    rotated = {"/k/a.pub": pem("new key"), "/k/b.pub": pem("/k/b.pub")}
-    assert policy_fingerprint(base_policy(), lambda r: rotated[r]) != policy_fingerprint(
-        base_policy(), pem
-    )
-
-
-def test_fingerprint_loads_each_key_once() -> None:
-    calls: list[str] = []
-
-    def counting(ref: str) -> bytes:
-        calls.append(ref)
-        return pem(ref)
-
-    policy_fingerprint(base_policy(), counting)
-    assert sorted(calls) == ["/k/a.pub", "/k/b.pub"]
 
 
 @pytest.mark.parametrize(

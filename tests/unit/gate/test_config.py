@@ -7,9 +7,13 @@ from pathlib import Path
 
 import jsonschema  # type: ignore[import-untyped,unused-ignore]
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from sealgate.checks.conditions import ConditionFailed, check_conditions
 from sealgate.errors import ConfigError
-from sealgate.gate import AttestationRequirement, config_schema, load_config
+from sealgate.gate import config_schema, load_config
+from sealgate.gate.trust import trust_policy
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -58,19 +62,19 @@ def test_example_loads_with_paths_relative_to_the_config(tmp_path: Path) -> None
 
     staging = config.environment("staging2")
     assert (staging.tier, staging.soft_fail, staging.allow_bypass) == ("staging", True, True)
-    assert staging.policy.keys == (str(tmp_path / "ci/security/cosign.pub"),)
-    (sbom,) = staging.policy.attestations
+    assert staging.trust.keys == (str(tmp_path / "ci/security/cosign.pub"),)
+    (sbom,) = staging.trust.attestations
     assert sbom.type == "cyclonedx"
-    assert sbom.keys == staging.policy.keys  # default: the environment's keys
-    assert staging.policy.annotation_map == {"team": "platform"}
+    assert sbom.keys == staging.trust.keys  # default: the environment's keys
+    assert staging.trust.annotation_map == {"team": "platform"}
     assert staging.audit_log == config.audit_log
 
     prod = config.environment("app-eu2")
     assert prod.allow_bypass is False
-    assert prod.policy.keys == (str(tmp_path / "ci/security/cosign.pub"), "env://NEXT_COSIGN_PUB")
-    slsa, cdx = prod.policy.attestations
+    assert prod.trust.keys == (str(tmp_path / "ci/security/cosign.pub"), "env://NEXT_COSIGN_PUB")
+    slsa, cdx = prod.trust.attestations
     assert slsa.keys == (str(tmp_path / "ci/security/slsa.pub"),)
-    assert cdx.keys == prod.policy.keys
+    assert cdx.keys == prod.trust.keys
     assert prod.versions == ("deploy/app-eu2-versions.yaml", "deploy/extra/*.yaml")
 
 
@@ -83,7 +87,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.cache is None
     assert config.concurrency == 16
     assert config.audit_log == tmp_path / "sealgate-audit.jsonl"
-    assert env.policy.tlog is False and env.policy.attestations == ()
+    assert env.trust.tlog is False and env.trust.attestations == ()
 
 
 def test_unknown_environment_lists_known_ones(tmp_path: Path) -> None:
@@ -147,7 +151,9 @@ def test_loopback_insecure_registries(tmp_path: Path) -> None:
 
 
 def test_env_without_keys_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"sealgate\.yaml:2: environment 'dev' has no keys"):
+    with pytest.raises(
+        ConfigError, match=r"sealgate\.yaml:2: environment 'dev' has no keys and no policies"
+    ):
         load_config(write(tmp_path, "environments:\n  dev: {versions: v}\n"))
 
 
@@ -156,7 +162,7 @@ def test_invalid_jmespath_names_the_line(tmp_path: Path) -> None:
         "keys: [k]\nattestations:\n  - type: cyclonedx\n    conditions:\n"
         "      - 'length(predicate.components >'\nenvironments: {dev: {versions: v}}\n"
     )
-    with pytest.raises(ConfigError, match=r"sealgate\.yaml:5: invalid JMESPath condition"):
+    with pytest.raises(ConfigError, match=r"sealgate\.yaml:5: condition .* is not valid JMESPath"):
         load_config(write(tmp_path, text))
 
 
@@ -218,18 +224,34 @@ def test_version_files_expand_globs_and_fail_closed(tmp_path: Path) -> None:
         config.environment("app-eu2").version_files()
 
 
-def test_attestation_conditions_evaluate_against_the_statement() -> None:
-    requirement = AttestationRequirement(
-        "cyclonedx",
-        ("k",),
-        ("length(predicate.components) > `0`", "predicate.metadata.tool == 'syft'"),
+def test_attestation_conditions_evaluate_against_the_statement(tmp_path: Path) -> None:
+    # The config's conditions are compiled into the one policy model and evaluated there.
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    (tmp_path / "k.pub").write_bytes(
+        key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
+    path = write(
+        tmp_path,
+        """
+keys: [k.pub]
+attestations:
+  - type: cyclonedx
+    conditions: ["length(predicate.components) > `0`", "predicate.metadata.tool == 'syft'"]
+environments: {prod: {versions: v.yaml}}
+""",
+    )
+    env = load_config(path).environment("prod")
+    (rule,) = trust_policy(env.trust, "prod").attestations
     good = {"predicate": {"components": [{"name": "x"}], "metadata": {"tool": "syft"}}}
-    assert requirement.failed_conditions(good) == ()
+    check_conditions(good, rule.conditions)
     empty = {"predicate": {"components": [], "metadata": {"tool": "syft"}}}
-    assert requirement.failed_conditions(empty) == ("length(predicate.components) > `0`",)
+    with pytest.raises(ConditionFailed, match="length"):
+        check_conditions(empty, rule.conditions)
     # A runtime type error in an expression is "not satisfied", never a pass.
-    assert requirement.failed_conditions({"predicate": {"components": 5}})[0].startswith("length")
+    with pytest.raises(ConditionFailed, match="cannot be evaluated"):
+        check_conditions({"predicate": {"components": 5}}, rule.conditions)
 
 
 def test_schema_is_valid_and_docs_copy_is_identical() -> None:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sealgate.errors import ConfigError
 from sealgate.documents.yaml import YamlDocument, parse_yaml
+from sealgate.errors import ConfigError
 from sealgate.policy.loaders import cip, kyverno, sealgate_kind
 from sealgate.policy.loaders._common import LoadOptions
 from sealgate.policy.loaders._nodes import Node

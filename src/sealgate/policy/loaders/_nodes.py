@@ -12,8 +12,8 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 
-from sealgate.errors import ConfigError
 from sealgate.documents.yaml import PathKey, YamlDocument, format_path
+from sealgate.errors import ConfigError
 
 __all__ = ["Node"]
 
