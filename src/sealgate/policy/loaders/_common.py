@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 from sealgate.checks.authorities import KeyAuthority
 from sealgate.checks.conditions import Condition, compile_condition
-from sealgate.checks.tlog import RekorKey, load_rekor_keys
+from sealgate.checks.tlog import RekorKey, TlogPolicy, load_rekor_keys
 from sealgate.errors import ConfigError, InputError, SealgateError, UsageError
 from sealgate.formats.predicates import resolve_predicate_type
 from sealgate.keys import load_verifier_pem
 from sealgate.oci.reference import Reference
 from sealgate.policy.globs import KyvernoWildcard, SigstoreGlob
 from sealgate.policy.loaders._nodes import Node
+from sealgate.trust import TrustedRoot
 
 __all__ = [
     "LoadOptions",
@@ -35,9 +36,22 @@ class LoadOptions:
     Attributes:
         rekor_keys: Trusted Rekor keys for authorities that require the transparency log
             without naming a key of their own (cosign's default log keys).
+        trusted_root: Trust material for keyless authorities (Fulcio CAs, CT logs, TSAs) and
+            the transparency logs it lists; none means nothing keyless can verify.
     """
 
     rekor_keys: tuple[RekorKey, ...] = ()
+    trusted_root: TrustedRoot | None = None
+
+    def tlog(self, keys: tuple[RekorKey, ...] | None = None) -> TlogPolicy:
+        """A required transparency log: ``keys`` (default the caller's) and the trusted root's."""
+        return TlogPolicy(
+            rekor_keys=self.rekor_keys if keys is None else keys, trusted_root=self.trusted_root
+        )
+
+    def keyless_root(self) -> TrustedRoot:
+        """The trust material keyless authorities check certificates against."""
+        return self.trusted_root or TrustedRoot(source="none")
 
 
 def key_authority(node: Node, name: str) -> KeyAuthority:

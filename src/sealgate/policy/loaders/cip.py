@@ -121,7 +121,7 @@ def _identity(node: Node) -> IdentitySpec:
         node.fail(err.message)
 
 
-def _keyless(node: Node, name: str) -> KeylessAuthority:
+def _keyless(node: Node, name: str, options: LoadOptions) -> KeylessAuthority:
     fields = node.fields(
         {"url", "identities", "ca-cert", "insecureIgnoreSCT"},
         required={"identities"},
@@ -142,15 +142,21 @@ def _keyless(node: Node, name: str) -> KeylessAuthority:
         roots = cert["data"].string().encode("utf-8")
     if "url" in fields and "ca-cert" in fields:
         node.fail("url and ca-cert are mutually exclusive")
-    if "insecureIgnoreSCT" in fields:
-        fields["insecureIgnoreSCT"].boolean()
+    ignore_sct = fields["insecureIgnoreSCT"].boolean() if "insecureIgnoreSCT" in fields else False
     identities = tuple(_identity(i) for i in fields["identities"].items(allow_empty=False))
     url = (
         fields["url"].string()
         if "url" in fields
         else ("" if roots else "https://fulcio.sigstore.dev")
     )
-    return KeylessAuthority(name, identities, roots, url)
+    return KeylessAuthority(
+        name,
+        identities,
+        trusted_root=options.keyless_root(),
+        roots_pem=roots,
+        ignore_sct=ignore_sct,
+        url=url,
+    )
 
 
 def _script(node: Node, name: str) -> PolicyScript:
@@ -205,16 +211,18 @@ def _authority(node: Node, index: int, options: LoadOptions) -> Requirement:
         authority = StaticAuthority("pass" if action == "pass" else "fail", name, message)
         return Requirement(f"authority {name}", Policy(name, (authority,)))
     authorities: list[Authority] = (
-        _keys(fields["key"], name) if "key" in fields else [_keyless(fields["keyless"], name)]
+        _keys(fields["key"], name)
+        if "key" in fields
+        else [_keyless(fields["keyless"], name, options)]
     )
     tlog = TlogPolicy(insecure_ignore_tlog=True)
     if "ctlog" in fields:
         ctlog = fields["ctlog"].fields({"url"}, refused={"trustRootRef": "TrustRoot resources"})
         if "url" in ctlog:
             ctlog["url"].string()
-        tlog = TlogPolicy(rekor_keys=options.rekor_keys)
+        tlog = options.tlog()
     elif "keyless" in fields:
-        tlog = TlogPolicy(rekor_keys=options.rekor_keys)
+        tlog = options.tlog()
     where = None
     if "source" in fields:
         sources = list(fields["source"].items(allow_empty=False))

@@ -27,7 +27,7 @@ import re
 
 from sealgate.checks.authorities import Authority
 from sealgate.checks.keyless_identity import CertificateAuthority, IdentitySpec, KeylessAuthority
-from sealgate.checks.tlog import TlogPolicy
+from sealgate.checks.tlog import RekorKey, TlogPolicy
 from sealgate.errors import ConfigError
 from sealgate.policy.kyverno_conditions import (
     OPERATORS,
@@ -128,21 +128,25 @@ def _match(node: Node, autogen: frozenset[str], namespace: str | None) -> _Match
 
 def _rekor(node: Node | None, options: LoadOptions) -> TlogPolicy:
     if node is None:
-        return TlogPolicy(rekor_keys=options.rekor_keys)
+        return options.tlog()
     fields = node.fields({"url", "pubkey", "ignoreTlog"})
     if "ignoreTlog" in fields and fields["ignoreTlog"].boolean():
         return TlogPolicy(insecure_ignore_tlog=True)
     keys = rekor_keys_from_pem(fields["pubkey"]) if "pubkey" in fields else options.rekor_keys
-    return TlogPolicy(rekor_keys=keys)
+    return options.tlog(keys)
 
 
-def _ctlog(node: Node) -> None:
+def _ctlog(node: Node | None) -> tuple[bool, tuple[RekorKey, ...]]:
+    """(ignore SCTs, extra CT log keys) of an attestor's ``ctlog``."""
+    if node is None:
+        return False, ()
     fields = node.fields({"ignoreSCT", "pubkey"}, refused={"tsaCertChain": "RFC 3161 timestamps"})
-    if "ignoreSCT" in fields:
-        fields["ignoreSCT"].boolean()
+    ignore = fields["ignoreSCT"].boolean() if "ignoreSCT" in fields else False
+    keys = rekor_keys_from_pem(fields["pubkey"]) if "pubkey" in fields else ()
+    return ignore, keys
 
 
-def _entry(  # noqa: PLR0912 - one branch per attestor kind and field
+def _entry(
     node: Node, label: str, options: LoadOptions
 ) -> tuple[list[Authority], TlogPolicy, dict[str, str], str | None]:
     fields = node.fields(
@@ -193,8 +197,7 @@ def _entry(  # noqa: PLR0912 - one branch per attestor kind and field
         )
         if "rekor" not in keyless and "roots" not in keyless:
             spec.fail("either rekor or roots is required")
-        if "ctlog" in keyless:
-            _ctlog(keyless["ctlog"])
+        ignore_sct, ct_keys = _ctlog(keyless.get("ctlog"))
         values = {
             k: keyless[k].string()
             for k in ("issuer", "issuerRegExp", "subject", "subjectRegExp")
@@ -211,7 +214,15 @@ def _entry(  # noqa: PLR0912 - one branch per attestor kind and field
             spec.fail(err.message)
         roots = keyless["roots"].string().encode() if "roots" in keyless else None
         return (
-            [KeylessAuthority(f"{label}.keyless", (identity,), roots)],
+            [
+                KeylessAuthority(
+                    f"{label}.keyless",
+                    (identity,),
+                    trusted_root=options.keyless_root().with_ctlogs(ct_keys),
+                    roots_pem=roots,
+                    ignore_sct=ignore_sct,
+                )
+            ],
             _rekor(keyless.get("rekor"), options),
             annotations,
             where,
@@ -219,8 +230,8 @@ def _entry(  # noqa: PLR0912 - one branch per attestor kind and field
     certs = spec.fields({"cert", "certChain", "rekor", "ctlog"})
     if "cert" not in certs and "certChain" not in certs:
         spec.fail("cert or certChain is required")
-    if "ctlog" in certs:
-        _ctlog(certs["ctlog"])
+    # Certificates given by the policy carry no SCT requirement here; the field is validated.
+    _ctlog(certs.get("ctlog"))
     cert = certs["cert"].string().encode() if "cert" in certs else None
     chain = certs["certChain"].string().encode() if "certChain" in certs else None
     return (

@@ -69,13 +69,15 @@ def _authority(node: Node, index: int) -> Authority:
 
 def _tlog(node: Node | None, options: LoadOptions) -> TlogPolicy:
     if node is None:
-        return TlogPolicy(rekor_keys=options.rekor_keys)
+        return options.tlog()
     fields = node.fields({"required", "rekorKeys"})
     required = fields["required"].boolean() if "required" in fields else True
     keys = options.rekor_keys
     if "rekorKeys" in fields:
         keys = tuple(k for item in fields["rekorKeys"].items() for k in rekor_keys_from_pem(item))
-    return TlogPolicy(insecure_ignore_tlog=not required, rekor_keys=keys)
+    if not required:
+        return TlogPolicy(insecure_ignore_tlog=True)
+    return options.tlog(keys)
 
 
 def _match(node: Node) -> KyvernoResourceFilter:
