@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_misc,
         cmd_policy,
         cmd_sign,
+        cmd_trust,
         cmd_verify,
+        cmd_verify_blob,
     )
 
     parser = _Parser(
@@ -63,7 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more logging (repeat for debug)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (cmd_keys, cmd_sign, cmd_verify, cmd_attest, cmd_misc, cmd_gate, cmd_policy):
+    modules = (
+        cmd_keys,
+        cmd_sign,
+        cmd_verify,
+        cmd_verify_blob,
+        cmd_attest,
+        cmd_misc,
+        cmd_gate,
+        cmd_policy,
+        cmd_trust,
+    )
+    for module in modules:
         module.register(sub)
     return parser
 
