@@ -41,6 +41,7 @@ from sealgate.errors import (
     UsageError,
     WrongIdentity,
 )
+from sealgate.formats.rekor import RekorBundle
 from sealgate.sigstore_checks import (
     CertificateIdentity,
     IdentityPolicy,
@@ -269,10 +270,16 @@ class KeylessAuthority:
         identity = self._identity(leaf, thing.label)
         _verify_signature(thing, leaf)
         subject = identity.subjects[0] if identity.subjects else ""
+        verified_annotation = (
+            RekorBundle.parse(thing.tlog_annotation)
+            if thing.tlog_annotation is not None and not context.tlog.insecure_ignore_tlog
+            else None
+        )
         return Acceptance(
             authority=self.id,
             name=self.name,
             signer=f"{subject} ({identity.issuer})",
+            bundle=verified_annotation,
             signing_time=min(times),
             subject=subject,
             issuer=identity.issuer,

@@ -4,8 +4,9 @@ Shared by ``verify``, ``verify-attestation``, ``verify-blob`` and ``verify-blob-
 Trust material, in cosign's order: ``--trusted-root`` (or ``SIGSTORE_ROOT_FILE``); a bring-your-
 own PKI from ``--ca-roots``/``--ca-intermediates``/``--certificate-chain`` (no Fulcio, no CT, no
 log); else the root ``sealgate initialize`` cached from TUF; else the public-good root shipped with
-sigstore-python, used offline. ``--rekor-public-key``/``SIGSTORE_REKOR_PUBLIC_KEY`` and
-``SIGSTORE_CT_LOG_PUBLIC_KEY_FILE`` add log keys; ``--timestamp-certificate-chain`` adds a TSA.
+sigstore-python, used offline. ``--rekor-public-key``/``SIGSTORE_REKOR_PUBLIC_KEY`` name the
+only trusted Rekor keys; ``SIGSTORE_CT_LOG_PUBLIC_KEY_FILE`` adds a CT log key;
+``--timestamp-certificate-chain`` adds a TSA.
 """
 
 from __future__ import annotations
@@ -255,10 +256,13 @@ def trust_policy_from_args(
             "say who may sign: --key, or --certificate-identity[-regexp] with "
             "--certificate-oidc-issuer[-regexp]"
         )
+    # Rekor keys named explicitly replace the trusted root's logs, as SIGSTORE_REKOR_PUBLIC_KEY
+    # does in cosign: a wrong key must not be rescued by the public-good one.
+    rekor_keys = _rekor_keys(args)
     tlog = TlogPolicy(
         insecure_ignore_tlog=args.insecure_ignore_tlog,
-        rekor_keys=_rekor_keys(args),
-        trusted_root=root,
+        rekor_keys=rekor_keys,
+        trusted_root=None if rekor_keys else root,
     )
     return Policy(
         name="command line",
