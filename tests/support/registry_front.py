@@ -15,7 +15,6 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,17 +61,25 @@ class Truncate:
 
 @dataclass(frozen=True)
 class Hang:
-    """Accept the request and never answer (until the front stops)."""
+    """Accept the request and never answer (until the front stops), or stop after the headers.
+
+    ``answer`` replaces the upstream's (so no registry is needed behind the front).
+    """
 
     after_headers: bool = False
+    answer: Answer | None = None
 
 
 @dataclass(frozen=True)
 class Trickle:
-    """Send the real answer, the body ``chunk`` bytes at a time every ``interval_s``."""
+    """Send the answer, its body ``chunk`` bytes at a time every ``interval_s``.
+
+    ``answer`` replaces the upstream's (so no registry is needed behind the front).
+    """
 
     interval_s: float = 0.05
     chunk: int = 1
+    answer: Answer | None = None
 
 
 Action = Forward | Answer | Reset | Truncate | Hang | Trickle
@@ -182,7 +189,12 @@ class RegistryFront:
     def _replay(self, handler: BaseHTTPRequestHandler, action: Action) -> None:
         if isinstance(action, Forward) and action.delay_s:
             self.stopping.wait(action.delay_s)
-        answer = self._fetch(handler)
+        canned = action.answer if isinstance(action, Hang | Trickle) else None
+        if canned is not None:
+            self._drain(handler)
+            answer = _Upstream(canned.status, list(canned.headers.items()), canned.body)
+        else:
+            answer = self._fetch(handler)
         headers = answer.headers
         if isinstance(action, Forward) and action.set_headers:
             names = {k.lower() for k in action.set_headers}
@@ -274,13 +286,3 @@ def running_front(upstream: str, plan: Plan = forward_all) -> Iterator[RegistryF
         yield front
     finally:
         front.stop()
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    """Poll ``condition`` (for set-up only, never to assert speed)."""
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()

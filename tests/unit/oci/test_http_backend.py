@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -11,11 +11,20 @@ import pytest
 from sealgate.errors import (
     ImageNotFound,
     IntegrityError,
+    InternalError,
     LimitExceeded,
     RegistryError,
     RegistryUnreachable,
+    Unauthorized,
 )
-from sealgate.oci import MANIFEST_ACCEPT, OCI_INDEX, OCI_MANIFEST, Reference, digest_of
+from sealgate.oci import (
+    MANIFEST_ACCEPT,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    BodyCutShort,
+    Reference,
+    digest_of,
+)
 from tests.unit.oci.conftest import MockRegistry
 
 REF = Reference.parse("registry.test/team/app:v1")
@@ -139,12 +148,30 @@ def test_name_unknown_is_image_not_found(mock_registry: MockRegistry) -> None:
 
 
 def test_other_errors_carry_status_and_code(mock_registry: MockRegistry) -> None:
-    client = mock_registry.client(lambda r: oci_error(403, "DENIED", "line one\nline two"))
+    client = mock_registry.client(lambda r: oci_error(400, "NAME_INVALID", "line one\nline two"))
     with pytest.raises(RegistryError) as info:
         client.get_manifest(REF)
-    assert (info.value.status, info.value.code) == (403, "DENIED")
+    assert (info.value.status, info.value.code) == (400, "NAME_INVALID")
     assert "\n" not in str(info.value)
     assert "registry.test/team/app" in str(info.value)
+
+
+@pytest.mark.parametrize(("status", "code"), [(401, "UNAUTHORIZED"), (403, "DENIED")])
+def test_refusals_after_the_auth_dance_are_unauthorized(
+    mock_registry: MockRegistry, status: int, code: str
+) -> None:
+    client = mock_registry.client(lambda r: oci_error(status, code, "line one\nline two"))
+    for call in (
+        lambda: client.get_manifest(REF),
+        lambda: client.resolve(REF.with_digest(MANIFEST_DIGEST)),
+        lambda: client.blob_exists(REF, MANIFEST_DIGEST),
+        lambda: client.list_tags(REF),
+    ):
+        with pytest.raises(Unauthorized) as info:
+            call()
+        assert info.value.status == status
+        assert info.value.reason == "unauthorized"
+        assert "\n" not in str(info.value) and "registry.test/team/app" in str(info.value)
 
 
 def test_tag_digest_header_mismatch_is_integrity_error(mock_registry: MockRegistry) -> None:
@@ -300,7 +327,7 @@ def test_put_manifest_content_type_and_target(mock_registry: MockRegistry) -> No
     assert first.headers["content-type"] == OCI_MANIFEST
 
 
-def test_resolve_uses_head(mock_registry: MockRegistry) -> None:
+def test_resolve_of_a_digest_uses_head(mock_registry: MockRegistry) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         assert request.method == "HEAD"
         return httpx.Response(
@@ -313,7 +340,7 @@ def test_resolve_uses_head(mock_registry: MockRegistry) -> None:
         )
 
     client = mock_registry.client(handler)
-    desc = client.resolve(REF)
+    desc = client.resolve(REF.with_digest(MANIFEST_DIGEST))
     assert (desc.digest, desc.size, desc.media_type) == (
         MANIFEST_DIGEST,
         len(MANIFEST),
@@ -321,14 +348,22 @@ def test_resolve_uses_head(mock_registry: MockRegistry) -> None:
     )
 
 
-def test_resolve_falls_back_to_get_without_digest_header(mock_registry: MockRegistry) -> None:
+def test_resolve_of_a_tag_gets_and_hashes(mock_registry: MockRegistry) -> None:
+    client = mock_registry.client(lambda r: manifest_response())
+    assert client.resolve(REF).digest == MANIFEST_DIGEST
+    assert [r.method for r in mock_registry.requests] == ["GET"]
+
+
+def test_resolve_of_a_digest_falls_back_to_get_without_digest_header(
+    mock_registry: MockRegistry,
+) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.method == "HEAD":
             return httpx.Response(200, headers={"Content-Type": OCI_MANIFEST})
         return manifest_response()
 
     client = mock_registry.client(handler)
-    assert client.resolve(REF).digest == MANIFEST_DIGEST
+    assert client.resolve(REF.with_digest(MANIFEST_DIGEST)).digest == MANIFEST_DIGEST
     assert [r.method for r in mock_registry.requests] == ["HEAD", "GET"]
 
 
@@ -372,12 +407,83 @@ def test_referrers_none_anywhere_is_empty(mock_registry: MockRegistry) -> None:
     assert client.referrers(REF.with_digest(MANIFEST_DIGEST)) == []
 
 
-def test_foreign_exception_is_wrapped(mock_registry: MockRegistry) -> None:
+def test_foreign_exception_is_an_internal_error(mock_registry: MockRegistry) -> None:
     def broken(request: httpx.Request) -> httpx.Response:
         raise ValueError("secret-ish detail")
 
     client = mock_registry.client(broken)
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(InternalError) as info:
         client.get_manifest(REF)
     assert "secret-ish" not in str(info.value)
+    assert info.value.exit_code == 70 and info.value.reason == "internal"
     assert isinstance(info.value.__cause__, ValueError)
+
+
+class _CutStream(httpx.SyncByteStream):
+    """A body that stops after ``sent`` bytes with a transport error (a dropped connection)."""
+
+    def __init__(self, data: bytes, sent: int) -> None:
+        self.data, self.sent = data, sent
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.data[: self.sent]
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete body")
+
+
+def _cut_then_whole(
+    data: bytes, cuts: int, headers: dict[str, str]
+) -> Callable[..., httpx.Response]:
+    answers = iter(range(cuts + 100))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if next(answers) < cuts:
+            return httpx.Response(200, headers=headers, stream=_CutStream(data, len(data) // 2))
+        return httpx.Response(200, headers=headers, content=data)
+
+    return handler
+
+
+def test_manifest_body_cut_short_is_fetched_again(mock_registry: MockRegistry) -> None:
+    headers = {"Content-Type": OCI_MANIFEST, "Content-Length": str(len(MANIFEST))}
+    client = mock_registry.client(_cut_then_whole(MANIFEST, 2, headers))
+    assert client.get_manifest(REF).digest == MANIFEST_DIGEST
+    assert client.resolve(REF).digest == MANIFEST_DIGEST
+    assert len(mock_registry.requests) == 4  # cut, cut, whole; then whole
+    assert mock_registry.sleeps == [0.5, 1.0]
+
+
+def test_blob_body_cut_short_is_fetched_again(mock_registry: MockRegistry) -> None:
+    data = bytes(range(256)) * 64
+    client = mock_registry.client(_cut_then_whole(data, 1, {}))
+    assert client.get_blob(REF, digest_of(data), max_bytes=len(data)) == data
+
+
+def test_tag_page_cut_short_is_fetched_again(mock_registry: MockRegistry) -> None:
+    page = json.dumps({"tags": ["a", "b"]}).encode()
+    client = mock_registry.client(_cut_then_whole(page, 1, {}))
+    assert client.list_tags(REF) == ["a", "b"]
+
+
+def test_cut_bodies_share_the_attempts_with_5xx(mock_registry: MockRegistry) -> None:
+    headers = {"Content-Type": OCI_MANIFEST}
+    cut = _cut_then_whole(MANIFEST, 100, headers)
+    answers = iter([httpx.Response(503), None, httpx.Response(502), None, None])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return next(answers) or cut(request)
+
+    client = mock_registry.client(handler, max_attempts=4)
+    with pytest.raises(BodyCutShort) as info:
+        client.get_manifest(REF)
+    assert info.value.reason == "unreachable"
+    assert len(mock_registry.requests) == 4  # 503, cut, 502, cut: four attempts in all
+
+
+def test_cut_body_of_a_streamed_blob_is_not_hidden(mock_registry: MockRegistry) -> None:
+    data = bytes(range(256)) * 64
+    client = mock_registry.client(_cut_then_whole(data, 1, {}))
+    with (
+        pytest.raises(BodyCutShort),
+        client.open_blob(REF, digest_of(data), max_bytes=len(data)) as f,
+    ):
+        f.read()
