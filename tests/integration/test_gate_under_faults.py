@@ -14,7 +14,9 @@ from pathlib import Path
 
 import yaml
 
+from sealgate.keys import Signer, load_signer_pem
 from sealgate.oci import OCI_MANIFEST, Reference, RegistryClient
+from sealgate.workflows.sign import SignOptions, sign_image
 from tests.integration.conftest import PASSWORD, RunningRegistry
 from tests.support.cli import run
 from tests.support.fault_proxy import FaultPlan, fault_proxy
@@ -25,13 +27,13 @@ SIGNED, UNSIGNED, WRONG_KEY, TAMPERED = 22, 6, 6, 6
 SEED = int(os.environ.get("SEALGATE_FAULT_SEED", "20240611"))
 
 
-def _sign(registry: RunningRegistry, key: Path, image: str, home: Path) -> None:
-    result = run(
-        ["sign", "--key", str(key), "--insecure-registry", registry.host, image],
-        {"COSIGN_PASSWORD": PASSWORD},
-        home=str(home),
-    )
-    assert result.code == 0, result.err
+def _signer(key: Path) -> Signer:
+    return load_signer_pem(key.read_bytes(), PASSWORD.encode())
+
+
+def _sign(client: RegistryClient, signer: Signer, ref: Reference) -> None:
+    # The signing side is not under test here: the workflow, with each key decrypted once.
+    sign_image(client, signer, ref, SignOptions(annotations={}))
 
 
 def _sig_tag(ref: Reference, digest: str) -> Reference:
@@ -39,9 +41,10 @@ def _sig_tag(ref: Reference, digest: str) -> Reference:
 
 
 def _estate(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys: dict[str, Path], home: Path
+    registry: RunningRegistry, client: RegistryClient, repo: str, keys: dict[str, Path]
 ) -> dict[str, str]:
     """Push and sign the images; return tag -> kind."""
+    trusted, untrusted = _signer(keys["first"]), _signer(keys["second"])
     kinds = (
         ["signed"] * SIGNED
         + ["unsigned"] * UNSIGNED
@@ -55,13 +58,13 @@ def _estate(
         digest = push_image(client, ref, build_image(layers=1, file_size=64))
         estate[tag] = kind
         if kind == "signed":
-            _sign(registry, keys["first"], str(ref), home)
+            _sign(client, trusted, ref)
         elif kind == "wrong-key":
-            _sign(registry, keys["second"], str(ref), home)
+            _sign(client, untrusted, ref)
         elif kind == "tampered":
             decoy = registry.ref(f"{repo}/estate", f"decoy{n}")
             decoy_digest = push_image(client, decoy, build_image(layers=1, file_size=64))
-            _sign(registry, keys["first"], str(decoy), home)
+            _sign(client, trusted, decoy)
             signature = client.get_manifest(_sig_tag(decoy, decoy_digest))
             client.put_manifest(_sig_tag(ref, digest), signature.data, OCI_MANIFEST)
     return estate
@@ -74,7 +77,7 @@ def test_gate_under_thirty_percent_faults_never_passes_untrusted_images(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    estate = _estate(registry, client, repo, keys, tmp_path)
+    estate = _estate(registry, client, repo, keys)
     with fault_proxy(registry.host, seed=SEED, rate=0.3) as front:
         versions = tmp_path / "versions.yaml"
         versions.write_text(
