@@ -32,6 +32,7 @@ from sealgate.oci.auth import Authenticator
 from sealgate.oci.backend import Body, BodyCutShort
 from sealgate.oci.credentials import CredentialStore
 from sealgate.oci.http_errors import error_for_response, timed_out, unreachable, wrap_chunks
+from sealgate.oci.http_watchdog import SocketWatchdog
 from sealgate.oci.reference import DOCKER_HUB, Reference
 
 __all__ = ["HttpTransport", "same_origin"]
@@ -146,6 +147,7 @@ class HttpTransport:
             follow_redirects=True,
             transport=transport,
         )
+        self._watchdog = SocketWatchdog()
         self.auth = Authenticator(
             credentials or CredentialStore(config),
             send=lambda request, deadline: self.send(
@@ -343,10 +345,15 @@ class HttpTransport:
     def streamed(
         self, response: httpx.Response, ref: Reference, what: str, deadline: Deadline
     ) -> Iterator[Body]:
-        """The response as a :class:`Body` whose chunks stop at the deadline; closes it after."""
+        """The response as a :class:`Body` whose chunks stop at the deadline; closes it after.
+
+        The deadline is checked on every chunk, and a read still blocked when it passes is cut
+        by the watchdog: the body ends at the deadline, however the registry stalls.
+        """
         timeouts = response.request.extensions.get("timeout") or {}
         read_timeout = timeouts.get("read")
         capped = read_timeout is not None and read_timeout < self.config.timeout_s
+        watch = self._watchdog.watch(deadline, response)
         try:
             # No chunk size: each piece is handed on as it arrives, so the deadline is
             # checked between reads even when the registry trickles bytes.
@@ -355,4 +362,5 @@ class HttpTransport:
             )
             yield describe(response, chunks)
         finally:
+            watch.release()  # before the connection can go back to the pool
             response.close()
