@@ -71,8 +71,9 @@ class HttpBackend(RegistryBackend):
         Raises:
             ConfigError: ``config.ca_bundle`` cannot be loaded.
         """
-        extra = {} if sleep is None else {"sleep": sleep}
-        self._http = HttpTransport(config, transport=transport, credentials=credentials, **extra)
+        self._http = HttpTransport(
+            config, transport=transport, credentials=credentials, sleep=sleep
+        )
         self._config = config
 
     def close(self) -> None:

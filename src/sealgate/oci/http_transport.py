@@ -121,7 +121,7 @@ class HttpTransport:
         *,
         transport: httpx.BaseTransport | None = None,
         credentials: CredentialStore | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         """Create the connection pool (no connection is opened yet).
 
@@ -129,13 +129,14 @@ class HttpTransport:
             config: limits, TLS and credential settings.
             transport: an httpx transport to use instead of the network (tests).
             credentials: credential lookup (default: built from ``config``).
-            sleep: the backoff sleep (tests make it instant, or advance a fake clock).
+            sleep: the backoff sleep (default ``time.sleep``; tests make it instant, or
+                advance a fake clock).
 
         Raises:
             ConfigError: ``config.ca_bundle`` cannot be loaded.
         """
         self.config = config
-        self._sleep = sleep
+        self._sleep = sleep or time.sleep
         self._client = httpx.Client(
             verify=self._ssl_context(config),
             timeout=httpx.Timeout(config.timeout_s),
