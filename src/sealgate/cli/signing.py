@@ -142,13 +142,16 @@ def _keyless_wanted(args: argparse.Namespace, env: Mapping[str, str]) -> bool | 
 
 
 def _read_token_arg(value: str) -> str:
+    """cosign's ``--identity-token``: the token, or a file holding it."""
     path = Path(value)
-    if "." in value and "/" not in value and not path.exists():
-        return value  # a compact JWT, not a path
-    if path.is_file():
-        raw = read_capped(path, _MAX_TOKEN_FILE, error=InputError, name="identity token file")
-        return raw.decode("ascii", "replace").strip()
-    return value
+    try:
+        is_file = path.is_file()
+    except OSError:  # a token is longer than any file name
+        is_file = False
+    if not is_file:
+        return value
+    raw = read_capped(path, _MAX_TOKEN_FILE, error=InputError, name="identity token file")
+    return raw.decode("ascii", "replace").strip()
 
 
 def _token(

@@ -27,13 +27,14 @@ from tests.support.sigstore_services.rekor import RekorLog
 from tests.support.sigstore_services.tsa import TimestampAuthority
 
 __all__ = [
+    "TEST_EMAIL",
     "SigstoreServices",
     "TestIssuer",
     "github_claims",
     "start_sigstore_services",
 ]
 
-TEST_EMAIL = "signer@example.com"
+TEST_EMAIL: str = "signer@example.com"
 
 
 def _der(cert: x509.Certificate) -> dict[str, str]:
