@@ -8,10 +8,14 @@ sealgate's own pure building blocks composed as the interop drivers do.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from sigstore.models import Bundle
 from sigstore.models import TrustedRoot as SigstorePythonRoot
 from sigstore.verify import Verifier
@@ -26,6 +30,8 @@ from sealgate.formats.cosign_types import (
 )
 from sealgate.formats.intoto import parse_statement
 from sealgate.formats.rekor import RekorBundle
+from sealgate.formats.rekor_api import parse_log_entry
+from sealgate.formats.sigstore_bundle_writer import build_sigstore_bundle
 from sealgate.oci import SIGSTORE_BUNDLE, Reference, RegistryClient
 from sealgate.sigstore_checks import IdentityPolicy, verify_rfc3161_timestamp
 from sealgate.trust import TrustedRoot, parse_trusted_root
@@ -52,7 +58,10 @@ def _services_flags(services: SigstoreServices, root: Path, *, tsa: bool = True)
 
 
 def _sign(
-    registry: RunningRegistry, image: Reference, *extra: str, env: dict[str, str] | None = None,
+    registry: RunningRegistry,
+    image: Reference,
+    *extra: str,
+    env: dict[str, str] | None = None,
     home: Path,
 ) -> Result:
     args = ["sign", "--insecure-registry", registry.host, *extra, str(image)]
@@ -79,22 +88,13 @@ def _identity(services: SigstoreServices) -> tuple[IdentityPolicy, Identity]:
 
 def _rebuilt_bundle(services: SigstoreServices, layer_notes: dict[str, str], payload: bytes) -> str:
     """A v0.3 bundle from a legacy layer and its Rekor entry read back with a proof."""
-    from sealgate.formats.rekor_api import parse_log_entry
-    from sealgate.formats.sigstore_bundle_writer import build_sigstore_bundle
-
     annotation = RekorBundle.parse(layer_notes[BUNDLE_ANNOTATION])
-    answer = services.rekor._answer(services.rekor.entries[annotation.log_index])
-    entry = parse_log_entry(answer)
-    leaf = layer_notes[CERTIFICATE_ANNOTATION].encode()
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    import hashlib
-
+    answer = services.rekor.answer(annotation.log_index)
+    leaf = x509.load_pem_x509_certificate(layer_notes[CERTIFICATE_ANNOTATION].encode())
     signature = base64.b64decode(layer_notes[SIGNATURE_ANNOTATION])
     raw = build_sigstore_bundle(
-        certificate_der=x509.load_pem_x509_certificate(leaf).public_bytes(Encoding.DER),
-        tlog_entries=[entry],
+        certificate_der=leaf.public_bytes(Encoding.DER),
+        tlog_entries=[parse_log_entry(answer)],
         message_signature=(signature, hashlib.sha256(payload).digest()),
     )
     return raw.decode()
@@ -127,8 +127,6 @@ def test_keyless_sign_legacy_layout(
     assert list(bundle_doc["Payload"]) == ["body", "integratedTime", "logIndex", "logID"]
     ours, theirs = _roots(sigstore_services, root_file)
     policy, identity = _identity(sigstore_services)
-    from datetime import UTC, datetime
-
     verify_legacy_keyless(
         LegacySignature.from_layer(layers[0]),
         ours,
@@ -155,9 +153,16 @@ def test_keyless_sign_bundle_referrer(
     flags = _services_flags(sigstore_services, root_file)
     out = tmp_path / "bundle.json"
     result = _sign(
-        registry, image, "--new-bundle-format", "--bundle", str(out),
-        "-a", "team=payments", *flags,
-        env={"SIGSTORE_ID_TOKEN": sigstore_services.mint_token()}, home=tmp_path,
+        registry,
+        image,
+        "--new-bundle-format",
+        "--bundle",
+        str(out),
+        "-a",
+        "team=payments",
+        *flags,
+        env={"SIGSTORE_ID_TOKEN": sigstore_services.mint_token()},
+        home=tmp_path,
     )
     assert result.code == 0, result.err
     assert client.get_manifest_or_none(attachment_ref(image, "sig")) is None
@@ -228,10 +233,21 @@ def test_key_signing_can_log_to_rekor(
     from tests.integration.conftest import PASSWORD
 
     image = _image(client, registry, repo)
-    args = ["--key", str(keys["first"]), "--tlog-upload", "--rekor-url", sigstore_services.rekor_url]
+    args = [
+        "--key",
+        str(keys["first"]),
+        "--tlog-upload",
+        "--rekor-url",
+        sigstore_services.rekor_url,
+    ]
     result = _sign(
-        registry, image, *args, "--trusted-root", str(root_file),
-        env={"COSIGN_PASSWORD": PASSWORD}, home=tmp_path,
+        registry,
+        image,
+        *args,
+        "--trusted-root",
+        str(root_file),
+        env={"COSIGN_PASSWORD": PASSWORD},
+        home=tmp_path,
     )
     assert result.code == 0, result.err
     notes = fetch_attachment_layers(client, attachment_ref(image, "sig"))[0].annotations
@@ -249,8 +265,13 @@ def test_sign_blob_keyless_bundle_verifies_with_sigstore_python(
     bundle = tmp_path / "artifact.sigstore.json"
     cert = tmp_path / "cert.pem"
     args = [
-        "sign-blob", "--new-bundle-format", "--bundle", str(bundle),
-        "--output-certificate", str(cert), *_services_flags(sigstore_services, root_file),
+        "sign-blob",
+        "--new-bundle-format",
+        "--bundle",
+        str(bundle),
+        "--output-certificate",
+        str(cert),
+        *_services_flags(sigstore_services, root_file),
         str(blob),
     ]
     result = run(args, {"SIGSTORE_ID_TOKEN": sigstore_services.mint_token()}, home=str(tmp_path))
@@ -271,8 +292,14 @@ def test_attest_blob_legacy_bundle(
     predicate.write_text("{}")
     bundle = tmp_path / "legacy.json"
     args = [
-        "attest-blob", "--predicate", str(predicate), "--type", "https://example.com/p/v1",
-        "--bundle", str(bundle), *_services_flags(sigstore_services, root_file, tsa=False),
+        "attest-blob",
+        "--predicate",
+        str(predicate),
+        "--type",
+        "https://example.com/p/v1",
+        "--bundle",
+        str(bundle),
+        *_services_flags(sigstore_services, root_file, tsa=False),
         str(blob),
     ]
     result = run(args, {"SIGSTORE_ID_TOKEN": sigstore_services.mint_token()}, home=str(tmp_path))

@@ -251,6 +251,22 @@ class RekorLog:
             }
         }
 
+    @staticmethod
+    def _decoy(body: bytes) -> bytes:
+        """A well-formed entry for another signature (hashedrekord) or payload (dsse)."""
+        doc = json.loads(body)
+        spec = doc["spec"]
+        if "signature" in spec:
+            spec["signature"]["content"] = base64.b64encode(b"another signature").decode()
+        else:
+            spec["payloadHash"]["value"] = hashlib.sha256(b"another payload").hexdigest()
+        return bytes(rfc8785.dumps(doc))
+
+    def answer(self, index: int) -> dict[str, Any]:
+        """The API answer for the entry at ``index``, with a proof against the current tree."""
+        with self._lock:
+            return self._answer(self.entries[index])
+
     def _create(self, request: Request) -> Response:
         if self.service.mode == "refuse":
             raise HttpError(400, "entry refused (test failure mode)")
@@ -268,11 +284,7 @@ class RekorLog:
             self.entries.append(entry)
             self._by_uuid[uuid] = entry
             if self.service.mode == "other_entry":
-                decoy = json.loads(body)
-                decoy["spec"]["signature" if "signature" in decoy["spec"] else "payloadHash"] = {
-                    "content": "AAAA"
-                }
-                entry = _Entry(bytes(rfc8785.dumps(decoy)), entry.integrated_time, entry.index)
+                entry = _Entry(self._decoy(body), entry.integrated_time, entry.index)
             answer = self._answer(entry)
         location = f"/api/v1/log/entries/{next(iter(answer))}"
         return Response.json(201, answer, ETag=next(iter(answer)), Location=location)

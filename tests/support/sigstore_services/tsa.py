@@ -98,8 +98,10 @@ class TimestampAuthority:
         info["policy"] = _POLICY
         imprint = request["messageImprint"]
         if self.service.mode == "wrong_imprint":
-            imprint = imprint.clone()
-            imprint["hashedMessage"] = hashlib.sha256(b"something else").digest()
+            other = rfc3161.MessageImprint()
+            other["hashAlgorithm"] = imprint["hashAlgorithm"]
+            other["hashedMessage"] = hashlib.sha256(b"something else").digest()
+            imprint = other
         info["messageImprint"] = imprint
         info["serialNumber"] = next(self._serials)
         info["genTime"] = useful.GeneralizedTime(datetime.now(UTC).strftime("%Y%m%d%H%M%SZ"))
