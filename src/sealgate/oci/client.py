@@ -204,6 +204,25 @@ class RegistryClient(ClientCore):
             found = [d for d in found if d.artifact_type == artifact_type]
         return found
 
+    def has_referrers_api(self, ref: Reference) -> bool:
+        """Whether the registry answers the OCI 1.1 referrers API for ``ref``'s digest.
+
+        A writer of a manifest with a ``subject`` must otherwise maintain the ``<alg>-<hex>``
+        fallback index itself (OCI distribution spec, "Unavailable Referrers API").
+
+        Raises:
+            UsageError: ``ref`` is not pinned to a digest.
+            CheckFailed: transport or registry failures (subclasses).
+        """
+        if ref.digest is None:
+            raise UsageError(f"{ref}: the referrers API is asked about a digest")
+        with guarded(ref, "referrers"):
+            opened = self._backend_for(ref).open_referrers(ref, ref.digest, deadline=self.deadline)
+            if opened is None:
+                return False
+            with opened as body:
+                return body.media_type == OCI_INDEX
+
     # --- blobs ------------------------------------------------------------------------------
 
     def get_blob(self, ref: Reference, digest: str, *, max_bytes: int) -> bytes:
