@@ -13,7 +13,7 @@ Reading keys is I/O: it happens here, once per run, and only when verification a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sealgate.checks.authorities import KeyAuthority
@@ -28,6 +28,7 @@ from sealgate.keys import load_verifier, read_key_ref
 from sealgate.policy import AttestationRule, ImageDecision, ImagePolicy, Policy, PolicySet
 from sealgate.policy.globs import SigstoreGlob
 from sealgate.policy.matching import Requirement, RequirementGroup
+from sealgate.trust import TrustedRoot
 
 __all__ = ["environment_policy_set", "trust_policy", "trust_policy_set", "verdict_for"]
 
@@ -98,22 +99,33 @@ def trust_policy_set(env: EnvironmentConfig) -> PolicySet:
     return PolicySet((image_policy,), no_match="deny")
 
 
-def environment_policy_set(env: EnvironmentConfig, extra: Sequence[Path] = ()) -> PolicySet:
+def environment_policy_set(
+    env: EnvironmentConfig,
+    extra: Sequence[Path] = (),
+    *,
+    trusted_root: Callable[[], TrustedRoot] | None = None,
+) -> PolicySet:
     """What the environment is verified against: policy files when given, else its keys.
 
     Args:
         env: The environment.
         extra: ``--policy`` paths from the command line (they replace the config's).
+        trusted_root: Gives the trust material for keyless authorities and transparency logs
+            of policy files (called only when policy files are used).
 
     Raises:
         ConfigError: A policy file is invalid, or there is nothing to verify with.
         KeyMaterialError: A key cannot be read.
     """
-    from sealgate.policy.loaders import load_policy_set
+    from sealgate.policy.loaders import LoadOptions, load_policy_set
 
     paths = tuple(extra) or env.policies
     if paths:
-        return load_policy_set(read_policy_sources(paths))
+        options = LoadOptions(
+            rekor_keys=load_rekor_keys([read_key_ref(ref) for ref in env.trust.rekor_keys]),
+            trusted_root=trusted_root() if trusted_root is not None else None,
+        )
+        return load_policy_set(read_policy_sources(paths), options=options)
     return trust_policy_set(env)
 
 
