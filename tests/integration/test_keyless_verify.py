@@ -231,3 +231,50 @@ def test_keyless_attestation_and_gate_with_identities(
     assert verdicts[signed.digest] == ("verified", None), gate.err
     assert verdicts[unsigned.digest][0] == "failed"
     assert gate.code == 2
+
+
+def test_gate_config_identities_next_to_keys(
+    sigstore_services: SigstoreServices,
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    root_file: Path,
+    tmp_path: Path,
+) -> None:
+    legacy = _image(client, registry, repo, "legacy")
+    bundle = _image(client, registry, repo, "bundle")
+    unsigned = _image(client, registry, repo, "unsigned")
+    _keyless("sign", sigstore_services, registry, root_file, tmp_path, str(legacy))
+    _keyless(
+        "sign", sigstore_services, registry, root_file, tmp_path, "--new-bundle-format", str(bundle)
+    )
+    versions = tmp_path / "versions.yaml"
+    versions.write_text(yaml.safe_dump({"a": str(legacy), "b": str(bundle), "c": str(unsigned)}))
+    issuer = sigstore_services.oidc.email.issuer
+
+    def gate_with(identity: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+        config = tmp_path / "sealgate.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "identities": [identity],
+                    "trustedRoot": str(root_file),
+                    "insecureRegistries": [registry.host],
+                    "environments": {"prod": {"versions": str(versions)}},
+                }
+            )
+        )
+        result = run(
+            ["gate", "--env", "prod", "--config", str(config), "-o", "json"], home=str(tmp_path)
+        )
+        assert result.code == 2, result.err
+        report = json.loads(result.out[: result.out.rindex("}") + 1])
+        return {img["digest"]: (img["verdict"], img.get("reason")) for img in report["images"]}
+
+    verdicts = gate_with({"issuer": issuer, "subjectRegExp": "@example\\.com$"})
+    assert verdicts[legacy.digest] == ("verified", None)
+    assert verdicts[bundle.digest] == ("verified", None)
+    assert verdicts[unsigned.digest] == ("failed", "unsigned")
+    wrong = gate_with({"issuer": issuer, "subject": "mallory@example.com"})
+    assert wrong[legacy.digest] == ("failed", "wrong-identity")
+    assert wrong[bundle.digest] == ("failed", "wrong-identity")
