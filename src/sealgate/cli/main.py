@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_policy,
         cmd_sign,
         cmd_verify,
+        cmd_webhook,
     )
 
     parser = _Parser(
@@ -63,7 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more logging (repeat for debug)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (cmd_keys, cmd_sign, cmd_verify, cmd_attest, cmd_misc, cmd_gate, cmd_policy):
+    modules = (
+        cmd_keys,
+        cmd_sign,
+        cmd_verify,
+        cmd_attest,
+        cmd_misc,
+        cmd_gate,
+        cmd_policy,
+        cmd_webhook,
+    )
+    for module in modules:
         module.register(sub)
     return parser
 
