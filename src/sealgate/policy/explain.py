@@ -104,7 +104,7 @@ def _evidence(
     evidence: dict[str, Any] = {}
     if signatures is not None:
         evidence["signatures"] = [
-            {"id": r.thing.digest if r.thing else r.label, "subject": a.signer, "issuer": ""}
+            {"id": r.thing.layer_digest if r.thing else r.label, "subject": a.signer, "issuer": ""}
             for r in signatures.verified
             for a in r.accepted[:1]
         ]
@@ -112,7 +112,7 @@ def _evidence(
         evidence["attestations"] = {
             v.rule.name: [
                 {
-                    "id": r.thing.digest if r.thing else r.label,
+                    "id": r.thing.layer_digest if r.thing else r.label,
                     "predicateType": v.rule.predicate_type,
                     "subject": r.accepted[0].signer if r.accepted else "",
                     "issuer": "",
