@@ -6,16 +6,20 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jsonpatch
 import pytest
 
 from tests.integration.conftest import RunningRegistry
 from tests.integration.webhook_estate import Estate, build_estate, hanging_listener
 from tests.support.admission import pod_spec, review_body, workload
+from tests.support.registry_server import make_test_ca
 from tests.support.webhook_server import WebhookServer, start_webhook
 
 
@@ -280,11 +284,6 @@ def test_health_readiness_metrics_and_json_logs(webhook: WebhookServer, estate: 
 
 
 def test_tls_certificate_is_reloaded_without_restart(estate: Estate, tmp_path: Path) -> None:
-    import httpx
-    import ssl
-
-    from tests.support.registry_server import make_test_ca
-
     server = start_webhook(tmp_path / "server", [estate.policies], ["--tls-reload-interval", "0.1"])
     try:
         rotated = make_test_ca(tmp_path / "rotated")
@@ -297,15 +296,13 @@ def test_tls_certificate_is_reloaded_without_restart(estate: Estate, tmp_path: P
                     if trusting_new.get(server.url + "/healthz").status_code == 200:
                         break
                 except httpx.ConnectError:
-                    import time
-
                     time.sleep(0.05)
             else:
                 pytest.fail("the rotated certificate was never served")
         finally:
             trusting_new.close()
-        with httpx.Client(verify=ssl.create_default_context(cafile=str(server.tls.ca_cert))) as old:
-            with pytest.raises(httpx.ConnectError):
-                old.get(server.url + "/healthz")
+        old_ca = ssl.create_default_context(cafile=str(server.tls.ca_cert))
+        with httpx.Client(verify=old_ca) as old, pytest.raises(httpx.ConnectError):
+            old.get(server.url + "/healthz")
     finally:
         server.stop()
