@@ -20,9 +20,12 @@ class ClientConfig:
     allow_insecure: bool = False
     #: Extra CA bundle (PEM) trusted for registry TLS, on top of the system store.
     ca_bundle: Path | None = None
-    #: Seconds for connect, each read, and each write.
+    #: Seconds for connect, each read, and each write of one request (``--timeout``); a
+    #: caller's :class:`~sealgate.deadline.Deadline` (``RegistryClient.with_deadline``) cuts
+    #: it to the time left.
     timeout_s: float = 30.0
-    #: Attempts for idempotent requests on 429/5xx/connection errors (1 = no retry).
+    #: Attempts for one idempotent fetch (1 = no retry), shared by every cause: 429/5xx,
+    #: connection errors, and a body cut short. Timeouts are not retried.
     max_attempts: int = 4
     #: First backoff in seconds; doubles each retry.
     backoff_s: float = 0.25
@@ -38,6 +41,8 @@ class ClientConfig:
     max_signature_layers: int = 1000
     #: Cap on tag-list pages followed.
     max_tag_pages: int = 1000
+    #: Bytes per PATCH of a streamed blob upload; each is streamed, never held in memory.
+    upload_chunk_bytes: int = 16 * MiB
     #: Docker config file (``$DOCKER_CONFIG/config.json``); None = default lookup.
     docker_config: Path | None = None
     #: containers-auth file (``REGISTRY_AUTH_FILE``), consulted before the docker config.

@@ -36,6 +36,9 @@ __all__ = [
     "RegistryError",
     "RegistryUnreachable",
     "SealgateError",
+    "ServiceError",
+    "ServiceRefused",
+    "ServiceUnreachable",
     "SignatureInvalid",
     "TlogInvalid",
     "Unauthorized",
@@ -220,6 +223,12 @@ class RegistryUnreachable(CheckFailed):
     reason = "unreachable"
 
 
+class ServiceUnreachable(RegistryUnreachable):
+    """A Sigstore service (Fulcio, Rekor, a TSA, a CI token endpoint) could not be reached."""
+
+    reason = "unreachable"
+
+
 class DeadlineExceeded(RegistryUnreachable):
     """The caller's time budget ran out before an answer (a timeout, whatever the layer)."""
 
@@ -248,6 +257,16 @@ class RegistryError(CheckFailed):
         self.code = code
 
 
+class ServiceError(CheckFailed):
+    """A Sigstore service answered with a server error (5xx) or an answer we cannot use."""
+
+    reason = "service-error"
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class MalformedData(CheckFailed):
     """Data from the registry or a signature is not what its format requires."""
 
@@ -264,6 +283,20 @@ class IntegrityError(MalformedData):
     """Content fetched by digest does not hash to that digest."""
 
     reason = "integrity"
+
+
+# --- a service said no -------------------------------------------------------------------------
+
+
+class ServiceRefused(SealgateError):
+    """A Sigstore service refused the request (4xx): a bad or expired token, a rejected entry."""
+
+    exit_code = ExitCode.FAILURE
+    reason = "refused"
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 # --- a bug --------------------------------------------------------------------------------------

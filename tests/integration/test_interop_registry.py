@@ -10,6 +10,7 @@ whole fetch path (tag, manifest, blobs, digests) runs against real cosign bytes.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,149 @@ def test_key_and_rekor_bundle_fixture(
     if expected == 0:
         assert "verified offline" in result.err
         assert '"Bundle"' in result.out
+
+
+PUBLIC_GOOD_ROOT = (
+    FIXTURES.parents[2]
+    / "sigstore-python"
+    / "sigstore"
+    / "_store"
+    / "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"
+    / "trusted_root.json"
+)
+OAUTH = "https://github.com/login/oauth"
+
+
+@pytest.mark.parametrize(
+    ("flags", "strip", "expected", "message"),
+    [
+        (
+            ["--certificate-identity", "mitr@redhat.com", "--certificate-oidc-issuer", OAUTH],
+            None,
+            0,
+            "",
+        ),
+        (
+            [
+                "--certificate-identity-regexp",
+                "@redhat\\.com$",
+                "--certificate-oidc-issuer-regexp",
+                "github",
+            ],
+            None,
+            0,
+            "",
+        ),
+        (
+            ["--certificate-identity", "other@redhat.com", "--certificate-oidc-issuer", OAUTH],
+            None,
+            12,
+            "identity does not match",
+        ),
+        (
+            [
+                "--certificate-identity",
+                "mitr@redhat.com",
+                "--certificate-oidc-issuer",
+                "https://accounts.google.com",
+            ],
+            None,
+            12,
+            "issuer does not match",
+        ),
+        (
+            ["--certificate-identity", "mitr@redhat.com", "--certificate-oidc-issuer", OAUTH],
+            "bundle",
+            12,
+            "no transparency log entry",
+        ),
+        (
+            ["--certificate-identity", "mitr@redhat.com", "--certificate-oidc-issuer", OAUTH],
+            "certificate",
+            12,
+            "no certificate",
+        ),
+    ],
+)
+def test_keyless_fulcio_rekor_fixture_through_registry(
+    flags: list[str],
+    strip: str | None,
+    expected: int,
+    message: str,
+    client: RegistryClient,
+    registry: RunningRegistry,
+    repo: str,
+    tmp_path: Path,
+) -> None:
+    """cosign 2's keyless signature (SET only, no proof) verifies offline with the public root."""
+    layer = load_signature_file(FIXTURES / "dir-img-cosign-fulcio-rekor-valid" / "signature-1")
+    if strip is not None:
+        annotations = {k: v for k, v in layer.annotations.items() if not k.endswith(f"/{strip}")}
+        layer = SignatureLayer(layer.media_type, layer.payload, annotations)
+    image = _setup(client, registry, repo, tmp_path, "dir-img-cosign-fulcio-rekor-valid", [layer])
+    result = run(
+        [
+            "verify",
+            *flags,
+            "--trusted-root",
+            str(PUBLIC_GOOD_ROOT),
+            "--insecure-registry",
+            registry.host,
+            str(image),
+        ],
+        {"COSIGN_REPOSITORY": f"{registry.host}/{repo}"},
+        home=str(tmp_path),
+    )
+    assert result.code == expected, result.err
+    assert message in result.err
+    if expected == 0:
+        [element] = json.loads(result.out)
+        assert element["optional"]["Subject"] == "mitr@redhat.com"
+        assert element["optional"]["Issuer"] == OAUTH
+        assert element["optional"]["Bundle"]["Payload"]["logIndex"] > 0
+
+
+def test_byo_pki_fixture_through_registry(
+    client: RegistryClient, registry: RunningRegistry, repo: str, tmp_path: Path
+) -> None:
+    """A private CA: no Fulcio issuer extension, no SCT, no log; the chain from --ca-roots."""
+    layer = load_signature_file(FIXTURES / "dir-img-cosign-pki-valid" / "signature-1")
+    image = _setup(client, registry, repo, tmp_path, "dir-img-cosign-pki-valid", [layer])
+    base = [
+        "verify",
+        "--ca-roots",
+        str(FIXTURES / "pki_root_crts.pem"),
+        "--ca-intermediates",
+        str(FIXTURES / "pki_intermediate_crts.pem"),
+        "--certificate-oidc-issuer-regexp",
+        ".*",
+        "--insecure-ignore-tlog",
+        "--insecure-ignore-sct",
+        "--insecure-registry",
+        registry.host,
+    ]
+    env = {"COSIGN_REPOSITORY": f"{registry.host}/{repo}"}
+    ok = run(
+        [*base, "--certificate-identity", "qiwan@redhat.com", str(image)], env, home=str(tmp_path)
+    )
+    assert ok.code == 0, ok.err
+    wrong = run(
+        [*base, "--certificate-identity", "x@redhat.com", str(image)], env, home=str(tmp_path)
+    )
+    assert wrong.code == 12
+    assert "identity does not match" in wrong.err
+    other_root = run(
+        [
+            *base[:1],
+            "--ca-roots",
+            str(FIXTURES / "fulcio_v1.crt.pem"),
+            *base[5:],
+            "--certificate-identity",
+            "qiwan@redhat.com",
+            str(image),
+        ],
+        env,
+        home=str(tmp_path),
+    )
+    assert other_root.code == 12
+    assert "chain" in other_root.err

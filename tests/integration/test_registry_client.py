@@ -19,6 +19,7 @@ from sealgate.errors import (
     LimitExceeded,
     RegistryError,
     RegistryUnreachable,
+    Unauthorized,
 )
 from sealgate.oci import OCI_INDEX, OCI_MANIFEST, Reference, RegistryClient, digest_of
 from tests.integration.conftest import RunningRegistry
@@ -262,9 +263,9 @@ def test_basic_auth_wrong_credentials(
         username=auth_registry.username,
         password=wrong,
     )
-    with RegistryClient(config) as client, pytest.raises(RegistryError) as info:
+    with RegistryClient(config) as client, pytest.raises(Unauthorized) as info:
         client.get_manifest(auth_registry.ref(repo, "v1"))
-    assert info.value.status == 401
+    assert info.value.status == 401 and info.value.reason == "unauthorized"
     assert wrong not in str(info.value) and "Basic" not in str(info.value)
     assert auth_registry.host in str(info.value)
 
@@ -273,7 +274,7 @@ def test_anonymous_on_auth_registry(
     auth_registry: RunningRegistry, repo: str, tmp_path: Path
 ) -> None:
     config = _config(tmp_path, insecure_registries=frozenset({auth_registry.host}))
-    with RegistryClient(config) as client, pytest.raises(RegistryError) as info:
+    with RegistryClient(config) as client, pytest.raises(Unauthorized) as info:
         client.get_manifest(auth_registry.ref(repo, "v1"))
     assert info.value.status == 401
 

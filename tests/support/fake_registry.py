@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
+from sealgate.deadline import Deadline
 from sealgate.errors import ImageNotFound, RegistryError
-from sealgate.oci import OCI_INDEX, Body, Reference, RegistryBackend, digest_of
+from sealgate.oci import OCI_INDEX, BlobSource, Body, Reference, RegistryBackend, digest_of
 
 
 def _chunks(data: bytes, size: int = 1024) -> Iterator[bytes]:
@@ -65,21 +66,25 @@ class FakeRegistry(RegistryBackend):
         )
 
     @contextmanager
-    def open_manifest(self, ref: Reference, reference: str | None) -> Iterator[Body]:
+    def open_manifest(
+        self, ref: Reference, reference: str | None, *, deadline: Deadline
+    ) -> Iterator[Body]:
         self._log("GET manifest", ref, reference)
         digest = self._resolve(ref, reference)
         data, media_type = self.manifests[(ref.name, digest)]
         served = self.tamper.get(digest, data)
         yield self._body(served, media_type, self.announce_digest or digest)
 
-    def head_manifest(self, ref: Reference, reference: str | None) -> Body | None:
+    def head_manifest(
+        self, ref: Reference, reference: str | None, *, deadline: Deadline
+    ) -> Body | None:
         self._log("HEAD manifest", ref, reference)
         digest = self._resolve(ref, reference)
         data, media_type = self.manifests[(ref.name, digest)]
         return Body(iter(()), len(data), media_type, self.announce_digest or digest)
 
     @contextmanager
-    def open_blob(self, ref: Reference, digest: str) -> Iterator[Body]:
+    def open_blob(self, ref: Reference, digest: str, *, deadline: Deadline) -> Iterator[Body]:
         self._log("GET blob", ref, digest)
         data = self.blobs.get((ref.name, digest))
         if data is None:
@@ -88,12 +93,18 @@ class FakeRegistry(RegistryBackend):
             )
         yield self._body(self.tamper.get(digest, data), None, None)
 
-    def blob_exists(self, ref: Reference, digest: str) -> bool:
+    def blob_exists(self, ref: Reference, digest: str, *, deadline: Deadline) -> bool:
         self._log("HEAD blob", ref, digest)
         return (ref.name, digest) in self.blobs
 
     def push_blob(
-        self, ref: Reference, digest: str, data: bytes, *, mount_from: Reference | None = None
+        self,
+        ref: Reference,
+        digest: str,
+        data: bytes,
+        *,
+        mount_from: Reference | None = None,
+        deadline: Deadline,
     ) -> None:
         self._log("PUT blob", ref, digest)
         if digest_of(data) != digest:
@@ -101,7 +112,25 @@ class FakeRegistry(RegistryBackend):
         with self._lock:
             self.blobs[(ref.name, digest)] = data
 
-    def push_manifest(self, ref: Reference, reference: str, data: bytes, media_type: str) -> None:
+    def push_blob_stream(
+        self,
+        ref: Reference,
+        source: BlobSource,
+        *,
+        mount_from: Reference | None = None,
+        deadline: Deadline,
+    ) -> None:
+        self._log("PUT blob stream", ref, source.digest)
+        parts = []
+        while piece := source.read(1024):
+            parts.append(piece)
+        source.finish()
+        with self._lock:
+            self.blobs[(ref.name, source.digest)] = b"".join(parts)
+
+    def push_manifest(
+        self, ref: Reference, reference: str, data: bytes, media_type: str, *, deadline: Deadline
+    ) -> None:
         self._log("PUT manifest", ref, reference)
         digest = digest_of(data)
         with self._lock:
@@ -109,7 +138,9 @@ class FakeRegistry(RegistryBackend):
             if not reference.startswith("sha256:"):
                 self.tags[(ref.name, reference)] = digest
 
-    def list_tags(self, ref: Reference, *, max_pages: int, max_page_bytes: int) -> list[str]:
+    def list_tags(
+        self, ref: Reference, *, max_pages: int, max_page_bytes: int, deadline: Deadline
+    ) -> list[str]:
         self._log("GET tags", ref, None)
         return sorted(tag for name, tag in self.tags if name == ref.name)
 
@@ -132,11 +163,13 @@ class FakeRegistry(RegistryBackend):
         ).encode()
         yield self._body(index, OCI_INDEX, None)
 
-    def open_referrers(self, ref: Reference, digest: str) -> AbstractContextManager[Body] | None:
+    def open_referrers(
+        self, ref: Reference, digest: str, *, deadline: Deadline
+    ) -> AbstractContextManager[Body] | None:
         self._log("GET referrers", ref, digest)
         return self._referrers(ref, digest) if self.referrers_api else None
 
-    def delete_manifest(self, ref: Reference, digest: str) -> None:
+    def delete_manifest(self, ref: Reference, digest: str, *, deadline: Deadline) -> None:
         self._log("DELETE manifest", ref, digest)
         with self._lock:
             if self.manifests.pop((ref.name, digest), None) is None:

@@ -41,6 +41,7 @@ from sealgate.errors import (
     UsageError,
     WrongIdentity,
 )
+from sealgate.formats.rekor import RekorBundle
 from sealgate.sigstore_checks import (
     CertificateIdentity,
     IdentityPolicy,
@@ -72,12 +73,19 @@ class IdentitySpec:
         issuer_regexp: A regular expression the issuer must match (Go ``regexp.MatchString``:
             unanchored unless the expression anchors itself).
         subject_regexp: Likewise for the subject.
+        github_workflow_trigger: ``--certificate-github-workflow-trigger`` (exact, optional);
+            likewise ``_sha``, ``_name``, ``_repository`` and ``_ref``.
     """
 
     issuer: str = ""
     subject: str = ""
     issuer_regexp: str = ""
     subject_regexp: str = ""
+    github_workflow_trigger: str = ""
+    github_workflow_sha: str = ""
+    github_workflow_name: str = ""
+    github_workflow_repository: str = ""
+    github_workflow_ref: str = ""
 
     def __post_init__(self) -> None:
         if not (self.issuer or self.issuer_regexp or self.subject or self.subject_regexp):
@@ -100,6 +108,11 @@ class IdentitySpec:
             identity_regexp=self.subject_regexp or ("" if self.subject else _ANY),
             issuer=self.issuer,
             issuer_regexp=self.issuer_regexp or ("" if self.issuer else _ANY),
+            github_workflow_trigger=self.github_workflow_trigger,
+            github_workflow_sha=self.github_workflow_sha,
+            github_workflow_name=self.github_workflow_name,
+            github_workflow_repository=self.github_workflow_repository,
+            github_workflow_ref=self.github_workflow_ref,
         )
 
     def describe(self) -> str:
@@ -183,16 +196,24 @@ class KeylessAuthority:
         if not self.identities:
             raise ConfigError(f"keyless authority {self.name}: no identities (who may sign?)")
         if self.roots_pem is not None:
-            try:
-                parse_ca_set(self.roots_pem)
-            except MalformedData as err:
-                raise ConfigError(f"keyless authority {self.name}: {err.message}") from err
+            parse_ca_set(self.roots_pem)  # ConfigError now, not at the first signature
 
     @property
     def id(self) -> str:
         spec = {
             "identities": sorted(
-                [i.issuer, i.subject, i.issuer_regexp, i.subject_regexp] for i in self.identities
+                [
+                    i.issuer,
+                    i.subject,
+                    i.issuer_regexp,
+                    i.subject_regexp,
+                    i.github_workflow_trigger,
+                    i.github_workflow_sha,
+                    i.github_workflow_name,
+                    i.github_workflow_repository,
+                    i.github_workflow_ref,
+                ]
+                for i in self.identities
             ),
             "roots": hashlib.sha256(self.roots_pem or b"").hexdigest(),
             "trustRoot": sorted(
@@ -249,10 +270,16 @@ class KeylessAuthority:
         identity = self._identity(leaf, thing.label)
         _verify_signature(thing, leaf)
         subject = identity.subjects[0] if identity.subjects else ""
+        verified_annotation = (
+            RekorBundle.parse(thing.tlog_annotation)
+            if thing.tlog_annotation is not None and not context.tlog.insecure_ignore_tlog
+            else None
+        )
         return Acceptance(
             authority=self.id,
             name=self.name,
             signer=f"{subject} ({identity.issuer})",
+            bundle=verified_annotation,
             signing_time=min(times),
             subject=subject,
             issuer=identity.issuer,

@@ -33,8 +33,19 @@ def cosign_json_element(result: SignatureResult[SimpleSigningPayload]) -> dict[s
     if payload is None or not result.ok:
         raise ValueError(f"{result.label} did not pass verification")
     bundle = next((a.bundle for a in result.accepted if a.bundle is not None), None)
+    keyless = next((a for a in result.accepted if a.issuer), None)
     obj = payload.to_json_obj()
     optional = None if payload.optional is None else dict(payload.optional)
+    if keyless is not None:
+        # cosign PrintVerification: the certificate's subject and issuer, under both names.
+        optional = optional or {}
+        optional.update(
+            {
+                "Subject": keyless.subject,
+                "Issuer": keyless.issuer,
+                "1.3.6.1.4.1.57264.1.1": keyless.issuer,
+            }
+        )
     if bundle is not None:
         optional = optional or {}
         optional["Bundle"] = None  # placeholder: sorted with the other keys below

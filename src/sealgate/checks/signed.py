@@ -42,6 +42,7 @@ from sealgate.sigstore_checks import SignedContent
 __all__ = [
     "SignedKind",
     "SignedThing",
+    "bundle_layer",
     "bundle_thing",
     "decode_signature_annotation",
     "dsse_layer",
@@ -362,6 +363,16 @@ class _BundleEvidence:
             bundle_timestamps=self.bundle_timestamps,
             annotations=self.annotations,
         )
+
+
+def bundle_layer(layer: SignatureLayer, label: str) -> SignedThing:
+    """Read a cosign 3 referrer: its bundle layer, with the referrer manifest's annotations.
+
+    Raises:
+        MalformedData: See :func:`bundle_thing`.
+        SignatureInvalid: See :func:`bundle_thing`.
+    """
+    return bundle_thing(layer.payload, label, annotations=layer.annotations)
 
 
 def public_key_der(pem: bytes) -> bytes:

@@ -1,14 +1,15 @@
-"""``sealgate attest``: in-toto attestations in DSSE on the ``.att`` tag (cosign 2.x layout)."""
+"""``sealgate attest``: in-toto attestations in DSSE: ``.att`` layers or Sigstore bundles."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from sealgate.cli.cmd_sign import add_key_flags, signer_from_args
+from sealgate.cli.cmd_sign import add_key_flags
 from sealgate.cli.common import (
     add_registry_flags,
     add_scan_flags,
@@ -19,7 +20,9 @@ from sealgate.cli.common import (
     repository_override,
     truthy,
 )
+from sealgate.cli.signing import SigningSetup, signing_setup
 from sealgate.errors import ExitCode, UsageError
+from sealgate.formats.scan_reports import ScanReport
 from sealgate.oci import Reference, RegistryClient
 from sealgate.workflows.attest import AttestOptions, attest_image
 from sealgate.workflows.sbom import IncompleteSbom, image_sboms
@@ -43,6 +46,9 @@ def register(sub: Any) -> None:
     source.add_argument("--predicate", type=Path, help="predicate file, or - for stdin")
     source.add_argument("--sbom", action="store_true", help="generate the SBOM and attest it")
     parser.add_argument("--replace", action="store_true", help="replace same-type attestations")
+    parser.add_argument(
+        "--bundle", type=Path, help="with --new-bundle-format: also write the bundle here"
+    )
     parser.add_argument(
         "--allow-incomplete-sbom",
         action="store_true",
@@ -95,17 +101,38 @@ def _attest(args: argparse.Namespace) -> int:
         raise UsageError("--sbom attests a CycloneDX SBOM: use --type cyclonedx or leave it out")
     if args.allow_incomplete_sbom and not args.sbom:
         raise UsageError("--allow-incomplete-sbom applies to --sbom")
+    if args.bundle and not args.new_bundle_format:
+        raise UsageError("--bundle writes a Sigstore bundle: add --new-bundle-format")
     predicate = None if args.sbom else read_input(args.predicate)
     report = check_scan_report(args)
-    signer = signer_from_args(args, command="attest")
-    if signer is None:
+    setup = signing_setup(args, command="attest")
+    if setup is None:
         return ExitCode.OK
+    with closing(setup):
+        return _attest_with(
+            args, setup, ref, digest=digest, kind=predicate_type, predicate=predicate, report=report
+        )
+
+
+def _attest_with(
+    args: argparse.Namespace,
+    setup: SigningSetup,
+    ref: Reference,
+    *,
+    digest: str | None,
+    kind: str,
+    predicate: bytes | None,
+    report: ScanReport | None,
+) -> int:
+    predicate_type = kind
     options = AttestOptions(
         predicate_type=predicate_type,
         replace=args.replace,
         repository=repository_override(),
         docker_media_types=truthy(os.environ.get("COSIGN_DOCKER_MEDIA_TYPES")),
         upload=args.upload,
+        services=setup.services,
+        bundle_format=args.new_bundle_format,
     )
     with open_client(args) as client:
         image = resolve_image(client, ref, digest=digest).ref
@@ -116,6 +143,9 @@ def _attest(args: argparse.Namespace) -> int:
         else:
             targets = [(image, predicate)]
         for target, body in targets:
-            outcome = attest_image(client, signer, target, body, options)
-            print(f"Attestation pushed to: {outcome.attestation_tag}", file=sys.stderr)
+            outcome = attest_image(client, setup.credential, target, body, options)
+            verb = "Attestation pushed to" if options.upload else "Attested (not uploaded)"
+            print(f"{verb}: {outcome.attestation_tag}", file=sys.stderr)
+            if args.bundle and outcome.bundle is not None:
+                args.bundle.write_bytes(outcome.bundle)
     return ExitCode.OK

@@ -1,10 +1,11 @@
-"""``sealgate sign``: cosign ``sign --key`` flag for flag (key-based, legacy ``.sig`` layout)."""
+"""``sealgate sign``: cosign ``sign`` flag for flag: key or keyless, ``.sig`` layers or bundles."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -18,38 +19,19 @@ from sealgate.cli.common import (
     repository_override,
     truthy,
 )
+from sealgate.cli.signing import SigningSetup, add_signing_flags, bool_flag, signing_setup
 from sealgate.errors import ExitCode, UsageError
-from sealgate.files import parse_go_bool
-from sealgate.keys import Signer, load_signer, password_from_env_or_prompt
-from sealgate.workflows.sign import SignOptions, bind_scan_report, sign_image
+from sealgate.formats.scan_reports import ScanReport
+from sealgate.oci import Reference
+from sealgate.workflows.sign import SignOptions, SignOutcome, bind_scan_report, sign_image
 from sealgate.workflows.targets import read_digest_file, resolve_image
 
-__all__ = ["add_key_flags", "bool_flag", "register", "signer_from_args"]
-
-_SOFT_SKIP_VAR = "COSIGN_PRIVATE_KEY"
-
-
-def bool_flag(value: str) -> bool:
-    """``--flag=false`` style booleans: cosign's flags (pflag) parse them with ParseBool."""
-    parsed = parse_go_bool(value)
-    if parsed is None:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a boolean (true or false)")
-    return parsed
+__all__ = ["add_key_flags", "bool_flag", "register"]
 
 
 def add_key_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--key",
-        help="private key: a path or env://VAR; default: the PEM in $COSIGN_PRIVATE_KEY",
-    )
-    parser.add_argument("-y", "--yes", action="store_true", help="accepted for cosign parity")
-    parser.add_argument(
-        "--tlog-upload",
-        type=bool_flag,
-        default=False,
-        metavar="BOOL",
-        help="upload to Rekor (not supported yet: signatures carry no tlog entry)",
-    )
+    """Key/keyless flags (:func:`sealgate.cli.signing.add_signing_flags`) and digest/upload."""
+    add_signing_flags(parser)
     parser.add_argument(
         "--digest-file",
         type=Path,
@@ -63,10 +45,12 @@ def add_key_flags(parser: argparse.ArgumentParser) -> None:
 def register(sub: Any) -> None:
     parser = sub.add_parser(
         "sign",
-        help="sign images by digest (appends to the .sig tag)",
+        help="sign images by digest (.sig tag, or a Sigstore bundle referrer)",
         description="Resolve each IMAGE to its digest and sign the digest. With no --key the "
-        "PEM in $COSIGN_PRIVATE_KEY is used; when that variable is empty sign warns and exits 0 "
-        "so builds without signing secrets stay green.",
+        "PEM in $COSIGN_PRIVATE_KEY is used; else keyless (Fulcio certificate, Rekor entry) "
+        "with --identity-token, SIGSTORE_ID_TOKEN or SEALGATE_KEYLESS=true and a CI OIDC "
+        "token; with none of them sign warns and exits 0, so builds without signing secrets "
+        "stay green.",
     )
     add_key_flags(parser)
     parser.add_argument(
@@ -80,30 +64,23 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--output-signature", type=Path, help="write the base64 signature here")
     parser.add_argument("--output-payload", type=Path, help="write the signed payload here")
+    parser.add_argument(
+        "--output-certificate", type=Path, help="write the signing certificate (or key) here"
+    )
+    parser.add_argument(
+        "--bundle", type=Path, help="with --new-bundle-format: also write the bundle here"
+    )
     add_scan_flags(parser)
     add_registry_flags(parser)
     parser.add_argument("images", nargs="+", metavar="IMAGE")
     parser.set_defaults(handler=_sign)
 
 
-def signer_from_args(args: argparse.Namespace, *, command: str) -> Signer | None:
-    """The signer, or None when the documented soft-skip applies (empty COSIGN_PRIVATE_KEY).
-
-    Raises:
-        UsageError: Rekor upload requested.
-        KeyMaterialError: the key is missing, unreadable, corrupted, or the password is wrong.
-    """
-    if args.tlog_upload:
-        raise UsageError("--tlog-upload=true is not supported yet; sign with --tlog-upload=false")
-    ref = args.key or f"env://{_SOFT_SKIP_VAR}"
-    if ref == f"env://{_SOFT_SKIP_VAR}" and not os.environ.get(_SOFT_SKIP_VAR, "").strip():
-        print(
-            f"WARNING: {_SOFT_SKIP_VAR} is empty: skipping `sealgate {command}` "
-            "(no signing key in this build; nothing was signed)",
-            file=sys.stderr,
-        )
-        return None
-    return load_signer(ref, lambda: password_from_env_or_prompt(confirm=False))
+def print_outcome(outcome: SignOutcome, *, upload: bool) -> None:
+    verb = "Pushing signature to" if outcome.added else "Signature already present on"
+    if not upload:
+        verb = "Signed (not uploaded)"
+    print(f"{verb}: {outcome.signature_tag}", file=sys.stderr)
 
 
 def _sign(args: argparse.Namespace) -> int:
@@ -112,11 +89,26 @@ def _sign(args: argparse.Namespace) -> int:
     digest = read_digest_file(args.digest_file) if args.digest_file else None
     if digest and len(refs) != 1:
         raise UsageError("--digest-file applies to exactly one IMAGE")
+    if args.bundle and not args.new_bundle_format:
+        raise UsageError("--bundle writes a Sigstore bundle: add --new-bundle-format")
     # Seed 004: an image whose scan report has blocking vulnerabilities is never signed.
     report = check_scan_report(args)
-    signer = signer_from_args(args, command="sign")
-    if signer is None:
+    setup = signing_setup(args, command="sign")
+    if setup is None:
         return ExitCode.OK
+    with closing(setup):
+        return _sign_with(args, setup, refs, digest=digest, report=report, annotations=annotations)
+
+
+def _sign_with(
+    args: argparse.Namespace,
+    setup: SigningSetup,
+    refs: list[Reference],
+    *,
+    digest: str | None,
+    report: ScanReport | None,
+    annotations: dict[str, str],
+) -> int:
     options = SignOptions(
         annotations=annotations,
         recursive=args.recursive,
@@ -124,6 +116,8 @@ def _sign(args: argparse.Namespace) -> int:
         repository=repository_override(),
         docker_media_types=truthy(os.environ.get("COSIGN_DOCKER_MEDIA_TYPES")),
         upload=args.upload,
+        services=setup.services,
+        bundle_format=args.new_bundle_format,
     )
     outcomes = []
     with open_client(args) as client:
@@ -132,14 +126,15 @@ def _sign(args: argparse.Namespace) -> int:
             for image in images:
                 bind_scan_report(client, image, report, allow_unbound=args.scan_report_unbound)
         for image in images:
-            for outcome in sign_image(client, signer, image, options):
-                verb = "Pushing signature to" if outcome.added else "Signature already present on"
-                if not options.upload:
-                    verb = "Signed (not uploaded)"
-                print(f"{verb}: {outcome.signature_tag}", file=sys.stderr)
+            for outcome in sign_image(client, setup.credential, image, options):
+                print_outcome(outcome, upload=options.upload)
                 outcomes.append(outcome)
     if args.output_signature:
         args.output_signature.write_text("\n".join(o.signature_b64 for o in outcomes))
     if args.output_payload:
         args.output_payload.write_bytes(b"\n".join(o.payload for o in outcomes))
+    if args.output_certificate:
+        args.output_certificate.write_bytes(setup.credential.verifier_pem)
+    if args.bundle:
+        args.bundle.write_bytes(b"\n".join(o.bundle or b"" for o in outcomes))
     return ExitCode.OK

@@ -4,119 +4,61 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
 
 from sealgate.checks.authorities import KeyAuthority
 from sealgate.checks.conditions import compile_conditions
+from sealgate.checks.keyless_identity import KeylessAuthority
 from sealgate.checks.signatures import render_cosign_json
-from sealgate.checks.tlog import RekorKey, TlogPolicy, load_rekor_keys
 from sealgate.cli.common import (
     add_registry_flags,
     open_client,
     parse_annotations,
     parse_reference,
-    read_input,
     repository_override,
 )
-from sealgate.errors import ExitCode, InputError, SealgateError, UsageError
+from sealgate.cli.trust_flags import add_trust_flags, trust_policy_from_args
+from sealgate.errors import ExitCode, SealgateError
 from sealgate.formats.predicates import resolve_predicate_type
 from sealgate.gate import utc_now
-from sealgate.keys import load_verifier
 from sealgate.oci import Reference, RegistryClient
 from sealgate.policy import AttestationRule, Policy
 from sealgate.workflows.verify import verify_attestations, verify_signatures
 
-__all__ = ["add_trust_flags", "register", "trust_policy_from_args"]
+__all__ = ["register"]
 
 T = TypeVar("T")
 
-_CHECKS_KEY = [
-    "The cosign claims were validated",
-    "The signatures were verified against the specified public key",
-]
 
-
-def add_trust_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--key",
-        action="append",
-        metavar="REF",
-        help="public key (path or env://VAR); repeat for any-of (key rotation windows)",
-    )
-    parser.add_argument(
-        "--insecure-ignore-tlog",
-        action="store_true",
-        help="accept signatures without a Rekor entry (private setups without a tlog)",
-    )
-    parser.add_argument(
-        "--rekor-public-key",
-        action="append",
-        type=Path,
-        metavar="PEM",
-        help="trusted Rekor key for SET checks (also $SIGSTORE_REKOR_PUBLIC_KEY)",
-    )
-    parser.add_argument("--certificate-identity", help="keyless verification (not supported yet)")
-    parser.add_argument(
-        "--certificate-oidc-issuer", help="keyless verification (not supported yet)"
-    )
-    parser.add_argument("--max-workers", type=int, default=8, help="images verified at once")
-
-
-def _load_rekor_keys(args: argparse.Namespace) -> tuple[RekorKey, ...]:
-    paths = list(args.rekor_public_key or [])
-    env_path = os.environ.get("SIGSTORE_REKOR_PUBLIC_KEY")
-    if env_path:
-        paths.append(Path(env_path))
-    pems = []
-    for path in paths:
-        try:
-            pems.append(read_input(path))
-        except InputError as err:
-            raise InputError(f"cannot read Rekor key: {err.message}") from err
-    return load_rekor_keys(pems)
-
-
-def trust_policy_from_args(
-    args: argparse.Namespace,
-    annotations: dict[str, str],
-    attestations: tuple[AttestationRule, ...] = (),
-) -> Policy:
-    """Keys, annotation requirements and tlog policy from the verify flags, as a policy.
-
-    Raises:
-        UsageError: no key, keyless flags, or a tlog requirement without a Rekor key.
-        KeyMaterialError: a key cannot be read.
-    """
-    if args.certificate_identity or args.certificate_oidc_issuer:
-        raise UsageError("keyless verification is not supported yet; verify with --key")
-    if not args.key:
-        raise UsageError("--key is required (keyless verification is not supported yet)")
-    authorities = tuple(KeyAuthority.of(load_verifier(ref), name=ref) for ref in args.key)
-    rekor_keys = _load_rekor_keys(args)
-    if not args.insecure_ignore_tlog and not rekor_keys:
-        raise UsageError(
-            "no Rekor public key to check transparency-log entries: pass --rekor-public-key "
-            "(or SIGSTORE_REKOR_PUBLIC_KEY), or --insecure-ignore-tlog for signatures made "
-            "without a tlog"
+def _checks(policy: Policy, *, annotations: bool = False, conditions: int = 0) -> list[str]:
+    """The lines cosign prints before the output (``PrintVerificationHeader``)."""
+    checks = ["The specified annotations were verified."] if annotations else []
+    checks.append("The cosign claims were validated")
+    if conditions:
+        checks.append(f"The {conditions} condition(s) were met")
+    if not policy.tlog.insecure_ignore_tlog:
+        checks.append("Existence of the claims in the transparency log was verified offline")
+    if any(isinstance(a, KeylessAuthority) for a in policy.authorities):
+        checks.append(
+            "The code-signing certificate was verified using trusted certificate authority "
+            "certificates"
         )
-    if args.max_workers < 1:
-        raise UsageError("--max-workers must be at least 1")
-    return Policy(
-        name="command line",
-        authorities=authorities,
-        tlog=TlogPolicy(insecure_ignore_tlog=args.insecure_ignore_tlog, rekor_keys=rekor_keys),
-        annotations=annotations,
-        attestations=attestations,
-    )
+    if any(isinstance(a, KeyAuthority) for a in policy.authorities):
+        checks.append("The signatures were verified against the specified public key")
+    return checks
 
 
 def register(sub: Any) -> None:
-    verify = sub.add_parser("verify", help="verify image signatures (cosign verify --key)")
+    verify = sub.add_parser(
+        "verify",
+        help="verify image signatures (cosign verify)",
+        description="Verify the signatures of each image, stored as cosign 2 .sig tags or as "
+        "cosign 3 Sigstore bundle referrers, with keys (--key) or keyless identities "
+        "(--certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]).",
+    )
     add_trust_flags(verify)
     verify.add_argument(
         "-a", "--annotations", action="append", metavar="KEY=VALUE", help="required annotations"
@@ -128,7 +70,7 @@ def register(sub: Any) -> None:
 
     attest = sub.add_parser(
         "verify-attestation",
-        help="verify attestations (cosign verify-attestation --key --type)",
+        help="verify attestations (cosign verify-attestation --type)",
         description="Verify DSSE attestations, keep those of --type (default: custom, as in "
         "cosign), and require every --condition (JMESPath over the statement) to hold.",
     )
@@ -181,9 +123,7 @@ def _verify(args: argparse.Namespace) -> int:
     annotations = parse_annotations(args.annotations)
     refs = [parse_reference(text) for text in args.images]
     policy = trust_policy_from_args(args, annotations)
-    checks = (["The specified annotations were verified."] if annotations else []) + _CHECKS_KEY
-    if policy.tlog.rekor_keys and not args.insecure_ignore_tlog:
-        checks.insert(-1, "Existence of the claims in the transparency log was verified offline")
+    checks = _checks(policy, annotations=bool(annotations))
 
     def report(ref: Reference, result: Any) -> None:
         _header(ref, checks)
@@ -215,11 +155,9 @@ def _verify_attestation(args: argparse.Namespace) -> int:
     )
     policy = trust_policy_from_args(args, {}, (rule,))
 
+    checks = _checks(policy, conditions=len(args.condition))
+
     def report(ref: Reference, result: Any) -> None:
-        checks = ["The cosign claims were validated"]
-        if args.condition:
-            checks.append(f"The {len(args.condition)} condition(s) were met")
-        checks.append("The signatures were verified against the specified public key")
         _header(ref, checks)
         for attestation in result.verdicts[0].matching:
             # cosign prints each raw DSSE envelope, one per line.

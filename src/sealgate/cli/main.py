@@ -33,23 +33,38 @@ exit codes:
 Handler = Callable[[argparse.Namespace], int]
 
 
+#: Boolean flags that, as in cosign (pflag), stand alone for true or take ``=false``.
+GO_BOOL_FLAGS = frozenset({"--new-bundle-format", "--tlog-upload", "--upload"})
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on bad flags; 2 means "deploy blocked" here, so raise UsageError."""
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
 
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        # pflag reads a bare boolean flag as true and never takes the next word as its value.
+        words = sys.argv[1:] if args is None else args
+        args = [f"{a}=true" if a in GO_BOOL_FLAGS else a for a in words]
+        return super().parse_known_args(args, namespace)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree; each command group registers itself from its own module."""
     from sealgate.cli import (
         cmd_attest,
+        cmd_blob,
         cmd_gate,
         cmd_keys,
         cmd_misc,
         cmd_policy,
         cmd_sign,
+        cmd_trust,
         cmd_verify,
+        cmd_verify_blob,
         cmd_webhook,
     )
 
@@ -68,10 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_keys,
         cmd_sign,
         cmd_verify,
+        cmd_verify_blob,
         cmd_attest,
+        cmd_blob,
         cmd_misc,
         cmd_gate,
         cmd_policy,
+        cmd_trust,
         cmd_webhook,
     )
     for module in modules:

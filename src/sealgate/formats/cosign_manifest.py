@@ -35,6 +35,7 @@ __all__ = [
     "build_attachment_manifest",
     "build_config",
     "check_digest",
+    "manifest_annotations",
     "parse_attachment_manifest",
     "replace_attestation_layers",
     "sha256_digest",
@@ -303,3 +304,26 @@ def parse_attachment_manifest(data: bytes, *, max_layers: int) -> list[LayerDesc
     if len(layers) > max_layers:
         raise LimitExceeded(f"attachment manifest has {len(layers)} layers, limit is {max_layers}")
     return [_parse_layer(index, layer) for index, layer in enumerate(layers)]
+
+
+def manifest_annotations(data: bytes) -> dict[str, str]:
+    """The manifest-level annotations of an image manifest (a cosign 3 referrer's hints).
+
+    Args:
+        data: The manifest bytes.
+
+    Returns:
+        The string annotations (none: ``{}``).
+
+    Raises:
+        MalformedData: Not a JSON object, or annotations that are not a string map.
+    """
+    doc = _gojson.loads(data, "referrer manifest")
+    if not isinstance(doc, dict):
+        raise MalformedData("referrer manifest is not a JSON object")
+    annotations = doc.get("annotations") or {}
+    if not isinstance(annotations, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()
+    ):
+        raise MalformedData("referrer manifest annotations are not a string map")
+    return annotations

@@ -22,9 +22,12 @@ from sealgate.oci.mediatypes import (
 
 __all__ = [
     "BUNDLE_ANNOTATION",
+    "BUNDLE_CONTENT_ANNOTATION",
+    "BUNDLE_PREDICATE_TYPE_ANNOTATION",
     "CERTIFICATE_ANNOTATION",
     "CHAIN_ANNOTATION",
     "COSIGN_SIGNATURE_TYPE",
+    "COSIGN_SIGN_PREDICATE_TYPE",
     "DOCKER_CONFIG_MEDIA_TYPE",
     "DOCKER_MANIFEST_MEDIA_TYPE",
     "DSSE_LAYER_MEDIA_TYPE",
@@ -61,6 +64,12 @@ CHAIN_ANNOTATION: Final = "dev.sigstore.cosign/chain"
 #: JSON of the Rekor bundle (``SignedEntryTimestamp`` + ``Payload``).
 BUNDLE_ANNOTATION: Final = "dev.sigstore.cosign/bundle"
 RFC3161_ANNOTATION: Final = "dev.sigstore.cosign/rfc3161timestamp"
+#: cosign 3 bundle referrers: the statement's predicate type, and what the bundle holds
+#: (``dsse-envelope`` or ``message-signature``); routing hints only, never trusted.
+BUNDLE_PREDICATE_TYPE_ANNOTATION: Final = "dev.sigstore.bundle.predicateType"
+BUNDLE_CONTENT_ANNOTATION: Final = "dev.sigstore.bundle.content"
+#: The predicate type of a cosign 3 image signature (an in-toto v1 statement in a bundle).
+COSIGN_SIGN_PREDICATE_TYPE: Final = "https://sigstore.dev/cosign/sign/v1"
 #: Attestation layers only: the statement's predicate type URI.
 PREDICATE_TYPE_ANNOTATION: Final = "predicateType"
 

@@ -10,16 +10,20 @@ from sealgate.formats import _gojson
 from sealgate.oci.mediatypes import is_valid_digest
 
 __all__ = [
+    "COSIGN_SIGN_PREDICATE_TYPE",
     "STATEMENT_V01",
     "STATEMENT_V1",
     "Statement",
     "Subject",
+    "build_sign_statement",
     "build_statement",
     "parse_statement",
 ]
 
 STATEMENT_V01 = "https://in-toto.io/Statement/v0.1"
 STATEMENT_V1 = "https://in-toto.io/Statement/v1"
+#: What cosign 3 signs for ``sign --new-bundle-format`` (cosign ``pkg/types/predicate.go``).
+COSIGN_SIGN_PREDICATE_TYPE = "https://sigstore.dev/cosign/sign/v1"
 _STATEMENT_TYPES = frozenset({STATEMENT_V01, STATEMENT_V1})
 
 
@@ -96,6 +100,40 @@ def build_statement(
             "predicateType": predicate_type,
             "subject": [{"name": subject_name, "digest": {"sha256": digest_hex}}],
             "predicate": _gojson.sort_maps(predicate),
+        }
+    )
+
+
+def build_sign_statement(digest: str, annotations: dict[str, str] | None = None) -> bytes:
+    """The in-toto v1 statement cosign 3 signs for an image signature in a bundle.
+
+    cosign ``signDigestBundle``: one subject with the image digest (no name) and the ``-a``
+    pairs as subject annotations, predicate type ``https://sigstore.dev/cosign/sign/v1`` and an
+    empty predicate; fields in protobuf order (``protojson`` output has no fixed byte layout,
+    so verifiers parse it rather than compare bytes).
+
+    Args:
+        digest: ``sha256:<hex>`` of the image manifest.
+        annotations: ``-a`` pairs (omitted when empty).
+
+    Returns:
+        Compact JSON.
+
+    Raises:
+        ValueError: If ``digest`` is not a sha256 digest.
+    """
+    if not is_valid_digest(digest):
+        raise ValueError("digest must be sha256:<64 lowercase hex>")
+    algorithm, _, value = digest.partition(":")
+    subject: dict[str, Any] = {"digest": {algorithm: value}}
+    if annotations:
+        subject["annotations"] = dict(sorted(annotations.items()))
+    return _gojson.dumps(
+        {
+            "_type": STATEMENT_V1,
+            "subject": [subject],
+            "predicateType": COSIGN_SIGN_PREDICATE_TYPE,
+            "predicate": {},
         }
     )
 

@@ -2,12 +2,13 @@
 
 Public surface (docs/CONTRACTS.md): :class:`Reference`, :class:`RegistryClient`,
 :class:`Descriptor`, :class:`FetchedManifest`, the transport seam
-:class:`RegistryBackend`/:class:`Body`, and the media-type constants.
+:class:`RegistryBackend`/:class:`Body`/:class:`BlobSource`/:class:`BodyCutShort`, and the
+media-type constants.
 """
 
 from __future__ import annotations
 
-from sealgate.oci.backend import Body, RegistryBackend
+from sealgate.oci.backend import BlobSource, Body, BodyCutShort, RegistryBackend
 from sealgate.oci.client import RegistryClient
 from sealgate.oci.descriptor import Descriptor, FetchedManifest, parse_index
 from sealgate.oci.mediatypes import (
@@ -58,7 +59,9 @@ __all__ = [
     "OCI_MANIFEST",
     "SIGSTORE_BUNDLE",
     "SIMPLESIGNING",
+    "BlobSource",
     "Body",
+    "BodyCutShort",
     "Descriptor",
     "FetchedManifest",
     "Reference",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,14 @@ from dataclasses import dataclass
 
 import httpx
 
-from sealgate.errors import LimitExceeded, RegistryError, RegistryUnreachable
+from sealgate.deadline import Deadline
+from sealgate.errors import (
+    DeadlineExceeded,
+    LimitExceeded,
+    RegistryError,
+    RegistryUnreachable,
+    Unauthorized,
+)
 from sealgate.oci.credentials import Credentials, CredentialStore
 
 __all__ = ["Authenticator", "Challenge", "parse_www_authenticate"]
@@ -27,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 _MAX_TOKEN_RESPONSE = 1024 * 1024
 _DEFAULT_EXPIRY_S = 60.0
+#: Longest lifetime we believe (a day): a token server's ``expires_in`` is untrusted input.
+_MAX_EXPIRY_S = 86400.0
 #: Renew this long before expiry so a token does not die in flight.
 _EXPIRY_MARGIN_S = 10.0
 _ANY_SCOPE = "*"
@@ -101,6 +111,22 @@ def _basic(creds: Credentials) -> str:
     return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
+def _token_lifetime(expires: object) -> float:
+    """Seconds a token lives: ``expires_in`` if it is a sane number, clamped to a day.
+
+    JSON allows 1e400 (infinity), ``NaN`` and integers of any size; none may reach the
+    monotonic-clock arithmetic, where they would overflow or never expire.
+    """
+    if isinstance(expires, bool) or not isinstance(expires, int | float):
+        return _DEFAULT_EXPIRY_S
+    if isinstance(expires, float) and math.isnan(expires):
+        return _DEFAULT_EXPIRY_S
+    if expires <= 0:
+        return _DEFAULT_EXPIRY_S
+    # Compare before converting: float(10**400) raises OverflowError.
+    return _MAX_EXPIRY_S if expires >= _MAX_EXPIRY_S else float(expires)
+
+
 def _token_request(
     realm: httpx.URL, scope: str, challenge: Challenge, creds: Credentials | None
 ) -> httpx.Request:
@@ -132,15 +158,16 @@ class Authenticator:
         self,
         credentials: CredentialStore,
         *,
-        send: Callable[[httpx.Request], httpx.Response],
-        realm_allowed: Callable[[str, httpx.URL], bool],
+        send: Callable[[httpx.Request, Deadline], httpx.Response],
+        realm_allowed: Callable[[str, httpx.URL, bool], str | None],
     ) -> None:
         """Create an authenticator.
 
         Args:
             credentials: where usernames and passwords come from.
-            send: sends a token request (with the backend's TLS, timeouts, retries).
-            realm_allowed: whether a token realm URL may receive credentials for a registry.
+            send: sends a token request (with the backend's TLS, retries, and the deadline).
+            realm_allowed: given a registry, a token realm URL and whether we would send
+                credentials, why that realm may not be asked (``None`` when it may).
         """
         self._credentials = credentials
         self._send = send
@@ -167,7 +194,14 @@ class Authenticator:
         return (creds.secrets() if creds else []) + tokens
 
     def on_challenge(
-        self, registry: str, repository: str, scope: str, headers: list[str], used: str | None
+        self,
+        registry: str,
+        repository: str,
+        scope: str,
+        headers: list[str],
+        used: str | None,
+        *,
+        deadline: Deadline,
     ) -> str | None:
         """Answer a 401: return a new ``Authorization`` value, or ``None`` if we have none.
 
@@ -177,10 +211,13 @@ class Authenticator:
             scope: the scope our request needs (``repository:<repo>:pull``...).
             headers: every ``WWW-Authenticate`` value of the 401.
             used: the ``Authorization`` value the failed request carried.
+            deadline: when to give up on the token server.
 
         Raises:
-            RegistryError: the token server refused or answered garbage.
+            Unauthorized: the token server refused our credentials (401/403).
+            RegistryError: the realm is refused, or the token server failed or answered garbage.
             RegistryUnreachable: the token server could not be reached.
+            DeadlineExceeded: the deadline passed while asking for a token.
         """
         challenges = [c for h in headers for c in parse_www_authenticate(h)]
         key = (registry, scope)
@@ -194,7 +231,7 @@ class Authenticator:
             creds = self._credentials.lookup(registry, repository)
             for challenge in challenges:
                 if challenge.scheme == "bearer" and "realm" in challenge.params:
-                    header, ttl = self._fetch_token(registry, scope, challenge, creds)
+                    header, ttl = self._fetch_token(registry, scope, challenge, creds, deadline)
                     self._store(key, header, ttl)
                     return header
             for challenge in challenges:
@@ -212,48 +249,68 @@ class Authenticator:
             self._cache[key] = (header, time.monotonic() + ttl)
 
     def _fetch_token(
-        self, registry: str, scope: str, challenge: Challenge, creds: Credentials | None
+        self,
+        registry: str,
+        scope: str,
+        challenge: Challenge,
+        creds: Credentials | None,
+        deadline: Deadline,
     ) -> tuple[str, float]:
-        realm = httpx.URL(challenge.params["realm"])
-        if not self._realm_allowed(registry, realm):
-            raise RegistryError(f"{registry}: refusing token realm {realm.scheme}://{realm.host}")
-        request = _token_request(realm, scope, challenge, creds)
-        response = self._send(request)
         try:
-            body = self._read_small(response, registry)
+            realm = httpx.URL(challenge.params["realm"])
+        except httpx.InvalidURL as e:
+            raise RegistryError(f"{registry}: the token realm is not a URL") from e
+        credentialed = creds is not None and bool(creds.username or creds.identity_token)
+        refusal = self._realm_allowed(registry, realm, credentialed)
+        if refusal is not None:
+            raise RegistryError(
+                f"{registry}: refusing token realm {realm.scheme}://{realm.host}: {refusal}"
+            )
+        request = _token_request(realm, scope, challenge, creds)
+        response = self._send(request, deadline)
+        try:
+            body = self._read_small(response, registry, deadline)
         finally:
             response.close()
-        if response.status_code != 200:
+        status = response.status_code
+        if status in (401, 403):
+            raise Unauthorized(
+                f"{registry}: token server refused authentication (HTTP {status})",
+                status=status,
+                code="UNAUTHORIZED" if status == 401 else "DENIED",
+            )
+        if status != 200:
             raise RegistryError(
-                f"{registry}: token server refused authentication (HTTP {response.status_code})",
-                status=response.status_code,
-                code="UNAUTHORIZED" if response.status_code == 401 else None,
+                f"{registry}: token server failed (HTTP {status})", status=status, code=None
             )
         try:
             answer = json.loads(body)
             token = answer.get("token") or answer.get("access_token")
             expires = answer.get("expires_in", _DEFAULT_EXPIRY_S)
-        except (ValueError, AttributeError) as e:
+        except (ValueError, AttributeError, RecursionError) as e:
             raise RegistryError(f"{registry}: token server answered malformed JSON") from e
         if not isinstance(token, str) or not token:
             raise RegistryError(f"{registry}: token server answered without a token")
-        if not isinstance(expires, int | float) or isinstance(expires, bool) or expires <= 0:
-            expires = _DEFAULT_EXPIRY_S
-        ttl = max(float(expires) - _EXPIRY_MARGIN_S, float(expires) / 2)
+        lifetime = _token_lifetime(expires)
+        ttl = max(lifetime - _EXPIRY_MARGIN_S, lifetime / 2)
         logger.debug("got token for %s scope %s (ttl %.0fs)", registry, scope, ttl)
         return "Bearer " + token, ttl
 
     @staticmethod
-    def _read_small(response: httpx.Response, registry: str) -> bytes:
+    def _read_small(response: httpx.Response, registry: str, deadline: Deadline) -> bytes:
         parts: list[bytes] = []
         total = 0
         try:
             for chunk in response.iter_bytes():
+                if deadline.expired():
+                    raise DeadlineExceeded(f"{registry}: deadline exceeded reading a token")
                 total += len(chunk)
                 if total > _MAX_TOKEN_RESPONSE:
                     raise LimitExceeded(f"{registry}: token server response too large")
                 parts.append(chunk)
         except httpx.HTTPError as e:
+            if deadline.expired():
+                raise DeadlineExceeded(f"{registry}: deadline exceeded reading a token") from e
             raise RegistryUnreachable(
                 f"{registry}: reading token failed: {type(e).__name__}"
             ) from e

@@ -4,19 +4,57 @@ A backend speaks one storage protocol (the distribution HTTP API, an OCI image l
 disk, an in-memory fake in tests) and nothing else. Everything that makes fetched data
 trustworthy lives once, in the client: size caps while streaming, digest verification,
 error wrapping. A backend therefore hands bodies back as *unread* chunk streams
-(:class:`Body`), never as fully-read bytes, so no backend can forget a cap.
+(:class:`Body`), never as fully-read bytes, so no backend can forget a cap. Uploads go the
+other way: the client hands a :class:`BlobSource` that hashes what the backend reads from it.
+
+Every operation takes the caller's :class:`~sealgate.deadline.Deadline`; a backend that waits
+(connect, read, retry backoff, token fetch) asks it how long it may still wait and raises
+:class:`~sealgate.errors.DeadlineExceeded` when the budget is what ended the wait.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
+from sealgate.deadline import Deadline
+from sealgate.errors import RegistryUnreachable
 from sealgate.oci.reference import Reference
 
-__all__ = ["Body", "RegistryBackend"]
+__all__ = ["BlobSource", "Body", "BodyCutShort", "RegistryBackend"]
+
+T = TypeVar("T")
+
+
+class BodyCutShort(RegistryUnreachable):
+    """The connection broke before the whole body arrived (reset, or short of its length).
+
+    Raised by a body's chunk iterator; a whole read of an idempotent resource may be retried.
+    """
+
+
+class BlobSource(Protocol):
+    """Blob content on its way to a backend, hashed and counted as it is read.
+
+    :meth:`read` never returns more than the declared size in total and raises
+    :class:`~sealgate.errors.IntegrityError` if the content ends early; :meth:`finish` raises
+    it if the content runs on past the size or does not hash to the declared digest. A backend
+    must call :meth:`finish` before it commits the blob, and cancel the upload if it raises.
+    """
+
+    digest: str
+    size: int
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` more bytes; ``b""`` once ``size`` bytes were read."""
+        ...
+
+    def finish(self) -> None:
+        """Check the whole content against the declared size and digest."""
+        ...
 
 
 @dataclass
@@ -42,13 +80,17 @@ class RegistryBackend(abc.ABC):
 
     ``reference`` arguments are a tag or a ``sha256:`` digest (``None`` only for layouts:
     "the one image in the layout"). Implementations raise only
-    :class:`~sealgate.errors.SealgateError` subclasses: ``ImageNotFound`` when a manifest
-    does not exist, ``RegistryUnreachable`` for transport failures, ``RegistryError`` for
-    other refusals.
+    :class:`~sealgate.errors.SealgateError` subclasses, mapping every failure they expect
+    (``OSError``, transport errors) themselves: ``ImageNotFound`` when a manifest does not
+    exist, ``RegistryUnreachable`` for transport failures (``DeadlineExceeded`` when the
+    deadline ended the wait), ``Unauthorized`` for 401/403, ``RegistryError`` for other
+    refusals. Anything else escaping a backend is a bug: the client reports ``InternalError``.
     """
 
     @abc.abstractmethod
-    def open_manifest(self, ref: Reference, reference: str | None) -> AbstractContextManager[Body]:
+    def open_manifest(
+        self, ref: Reference, reference: str | None, *, deadline: Deadline
+    ) -> AbstractContextManager[Body]:
         """Start fetching a manifest or index.
 
         Raises:
@@ -57,7 +99,9 @@ class RegistryBackend(abc.ABC):
             RegistryError: any other refusal.
         """
 
-    def head_manifest(self, ref: Reference, reference: str | None) -> Body | None:
+    def head_manifest(
+        self, ref: Reference, reference: str | None, *, deadline: Deadline
+    ) -> Body | None:
         """Describe a manifest without its body (``chunks`` is empty).
 
         Returns ``None`` when the backend cannot answer cheaply; the client then GETs.
@@ -67,11 +111,13 @@ class RegistryBackend(abc.ABC):
             RegistryUnreachable: transport failure.
             RegistryError: any other refusal.
         """
-        del ref, reference
+        del ref, reference, deadline
         return None
 
     @abc.abstractmethod
-    def open_blob(self, ref: Reference, digest: str) -> AbstractContextManager[Body]:
+    def open_blob(
+        self, ref: Reference, digest: str, *, deadline: Deadline
+    ) -> AbstractContextManager[Body]:
         """Start fetching a blob.
 
         Raises:
@@ -79,8 +125,27 @@ class RegistryBackend(abc.ABC):
             RegistryError: the blob is missing (status 404) or any other refusal.
         """
 
+    def read_whole(
+        self,
+        open_body: Callable[[], AbstractContextManager[Body]],
+        read: Callable[[Body], T],
+        *,
+        deadline: Deadline,
+    ) -> T:
+        """Open a body and read it whole with ``read``, for an idempotent fetch.
+
+        Backends that can send again (HTTP) retry when the body is cut short
+        (:class:`BodyCutShort`), within their attempts and the deadline; the default reads once.
+
+        Raises:
+            BodyCutShort: the body was cut short on the last attempt.
+        """
+        del deadline
+        with open_body() as body:
+            return read(body)
+
     @abc.abstractmethod
-    def blob_exists(self, ref: Reference, digest: str) -> bool:
+    def blob_exists(self, ref: Reference, digest: str, *, deadline: Deadline) -> bool:
         """Tell whether the repository has the blob.
 
         Raises:
@@ -90,15 +155,22 @@ class RegistryBackend(abc.ABC):
 
     @abc.abstractmethod
     def push_blob(
-        self, ref: Reference, digest: str, data: bytes, *, mount_from: Reference | None = None
+        self,
+        ref: Reference,
+        digest: str,
+        data: bytes,
+        *,
+        mount_from: Reference | None = None,
+        deadline: Deadline,
     ) -> None:
-        """Store a blob whose digest the client has computed.
+        """Store a small blob whose digest the client has computed, in one request.
 
         Args:
             ref: target repository.
             digest: ``sha256`` of ``data``.
             data: the blob.
             mount_from: a repository on the same registry that may already hold the blob.
+            deadline: when to give up.
 
         Raises:
             RegistryUnreachable: transport failure.
@@ -106,7 +178,35 @@ class RegistryBackend(abc.ABC):
         """
 
     @abc.abstractmethod
-    def push_manifest(self, ref: Reference, reference: str, data: bytes, media_type: str) -> None:
+    def push_blob_stream(
+        self,
+        ref: Reference,
+        source: BlobSource,
+        *,
+        mount_from: Reference | None = None,
+        deadline: Deadline,
+    ) -> None:
+        """Store a blob of any size without holding it in memory.
+
+        Must call ``source.finish()`` before committing the blob, and leave nothing stored
+        (cancel the upload, delete the temporary file) if anything raises.
+
+        Args:
+            ref: target repository.
+            source: the content, hashed while read; ``source.digest`` names the blob.
+            mount_from: a repository on the same registry that may already hold the blob.
+            deadline: when to give up.
+
+        Raises:
+            IntegrityError: the content does not match ``source.digest`` or ``source.size``.
+            RegistryUnreachable: transport failure.
+            RegistryError: the registry refused the upload.
+        """
+
+    @abc.abstractmethod
+    def push_manifest(
+        self, ref: Reference, reference: str, data: bytes, media_type: str, *, deadline: Deadline
+    ) -> None:
         """Store a manifest under a tag or its digest.
 
         Raises:
@@ -115,7 +215,9 @@ class RegistryBackend(abc.ABC):
         """
 
     @abc.abstractmethod
-    def list_tags(self, ref: Reference, *, max_pages: int, max_page_bytes: int) -> list[str]:
+    def list_tags(
+        self, ref: Reference, *, max_pages: int, max_page_bytes: int, deadline: Deadline
+    ) -> list[str]:
         """List the repository's tags; an unknown repository has none.
 
         Raises:
@@ -124,19 +226,22 @@ class RegistryBackend(abc.ABC):
             RegistryError: any other refusal.
         """
 
-    def open_referrers(self, ref: Reference, digest: str) -> AbstractContextManager[Body] | None:
+    def open_referrers(
+        self, ref: Reference, digest: str, *, deadline: Deadline
+    ) -> AbstractContextManager[Body] | None:
         """Start a referrers API call, or return ``None`` when there is no such API.
 
-        The client uses the body only if its media type is an OCI index (SPEC §5.5).
+        The client uses the body only if its media type is an OCI index (OCI distribution
+        spec, "Listing Referrers").
 
         Raises:
             RegistryUnreachable: transport failure.
         """
-        del ref, digest
+        del ref, digest, deadline
         return None
 
     @abc.abstractmethod
-    def delete_manifest(self, ref: Reference, digest: str) -> None:
+    def delete_manifest(self, ref: Reference, digest: str, *, deadline: Deadline) -> None:
         """Delete a manifest by digest.
 
         Raises:

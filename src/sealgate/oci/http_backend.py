@@ -1,67 +1,52 @@
-"""The distribution HTTP API backend (the only module that sends registry requests).
+"""The distribution HTTP API backend: manifests, blobs, tags and referrers over HTTP(S).
 
-One ``httpx.Client`` (one connection pool) is shared by every thread. Idempotent requests
-(GET/HEAD) are retried with exponential backoff on 429/5xx and connection errors,
-honouring ``Retry-After`` up to ``max_retry_after_s``; PUT/POST/PATCH/DELETE are never
-retried. Timeouts are not retried either, so a hung registry costs one ``timeout_s``.
+Requests, auth, retries and the deadline live in :class:`~sealgate.oci.http_transport.
+HttpTransport`; this module knows the URLs and status codes of the OCI distribution spec.
+Uploads follow its "pushing blobs in chunks": POST opens a session, each PATCH sends one
+chunk with its ``Content-Range`` to the ``Location`` the previous answer gave, and PUT
+``?digest=`` commits. The digest is checked while streaming, before the PUT, so content that
+does not match is never committed; the session is cancelled (DELETE) instead.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import ssl
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import TypeVar
 
 import httpx
 
 from sealgate.config import ClientConfig
-from sealgate.errors import ConfigError, LimitExceeded, RegistryError
-from sealgate.oci.auth import Authenticator
-from sealgate.oci.backend import Body, RegistryBackend
+from sealgate.deadline import Deadline
+from sealgate.errors import LimitExceeded, RegistryError, SealgateError
+from sealgate.oci.backend import BlobSource, Body, RegistryBackend
 from sealgate.oci.credentials import CredentialStore
-from sealgate.oci.http_errors import error_for_response, read_tag_page, unreachable, wrap_chunks
+from sealgate.oci.http_errors import read_tag_page
+from sealgate.oci.http_transport import HttpTransport, describe, same_origin
 from sealgate.oci.mediatypes import MANIFEST_ACCEPT, OCI_INDEX
-from sealgate.oci.reference import DOCKER_HUB, Reference
+from sealgate.oci.reference import Reference
+from sealgate.oci.streams import read_capped
 
 __all__ = ["HttpBackend"]
 
 logger = logging.getLogger(__name__)
 
-_IDEMPOTENT = frozenset({"GET", "HEAD"})
-_CHUNK = 64 * 1024
+T = TypeVar("T")
 _TAGS_PAGE = 1000
+#: Bytes handed to httpx at a time within one PATCH: memory stays at this, not the chunk.
+_SEND_PIECE = 64 * 1024
+_OCTETS = "application/octet-stream"
 
 
-def _retryable_status(status: int) -> bool:
-    # 501/505 are permanent answers about the request itself, not transient load.
-    return status == 429 or (500 <= status <= 599 and status not in (501, 505))
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        from email.utils import parsedate_to_datetime
-
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _media_type(response: httpx.Response) -> str | None:
-    value = response.headers.get("content-type")
-    return value.split(";", 1)[0].strip() or None if value else None
-
-
-def _length(response: httpx.Response) -> int | None:
-    value = response.headers.get("content-length", "")
-    return int(value) if value.isdigit() else None
+def _pieces(source: BlobSource, length: int) -> Iterator[bytes]:
+    """The next ``length`` bytes of ``source``, a piece at a time (one PATCH body)."""
+    left = length
+    while left > 0:
+        piece = source.read(min(_SEND_PIECE, left))
+        left -= len(piece)
+        yield piece
 
 
 class HttpBackend(RegistryBackend):
@@ -73,7 +58,7 @@ class HttpBackend(RegistryBackend):
         *,
         transport: httpx.BaseTransport | None = None,
         credentials: CredentialStore | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         """Create the backend; no connection is opened yet.
 
@@ -81,270 +66,228 @@ class HttpBackend(RegistryBackend):
             config: limits, TLS and credential settings.
             transport: an httpx transport to use instead of the network (tests).
             credentials: credential lookup (default: built from ``config``).
-            sleep: the backoff sleep (tests make it instant).
+            sleep: the backoff sleep (tests make it instant or advance a fake clock).
 
         Raises:
             ConfigError: ``config.ca_bundle`` cannot be loaded.
         """
+        self._http = HttpTransport(
+            config, transport=transport, credentials=credentials, sleep=sleep
+        )
         self._config = config
-        self._sleep = sleep
-        self._client = httpx.Client(
-            verify=self._ssl_context(config),
-            timeout=httpx.Timeout(config.timeout_s),
-            limits=httpx.Limits(
-                max_connections=config.max_connections,
-                max_keepalive_connections=config.max_connections,
-            ),
-            headers={"User-Agent": config.user_agent},
-            follow_redirects=True,
-            transport=transport,
-        )
-        self._auth = Authenticator(
-            credentials or CredentialStore(config),
-            send=lambda request: self._send(
-                f"token server {request.url.host}", request, retry=True
-            ),
-            realm_allowed=self._realm_allowed,
-        )
-
-    @staticmethod
-    def _ssl_context(config: ClientConfig) -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        try:
-            import certifi
-
-            context.load_verify_locations(cafile=certifi.where())
-        except (ImportError, OSError):  # pragma: no cover - the system store still applies
-            pass
-        if config.ca_bundle is not None:
-            try:
-                context.load_verify_locations(cafile=str(config.ca_bundle))
-            except (OSError, ssl.SSLError) as e:
-                raise ConfigError(f"cannot load CA bundle {config.ca_bundle}: {e}") from e
-        return context
 
     def close(self) -> None:
         """Close the connection pool."""
-        self._client.close()
+        self._http.close()
 
-    # --- plumbing ---------------------------------------------------------------------------
-
-    def _insecure(self, registry: str) -> bool:
-        return self._config.allow_insecure or registry in self._config.insecure_registries
-
-    def _base(self, registry: str) -> str:
-        scheme = "http" if self._insecure(registry) else "https"
-        # Docker Hub's canonical name is not its API host.
-        host = "registry-1.docker.io" if registry == DOCKER_HUB else registry
-        return f"{scheme}://{host}"
-
-    def _realm_allowed(self, registry: str, realm: httpx.URL) -> bool:
-        return realm.scheme == "https" or (realm.scheme == "http" and self._insecure(registry))
-
-    def _send(self, what: str, request: httpx.Request, *, retry: bool) -> httpx.Response:
-        """Send with retries for idempotent methods; returns an unread streaming response.
-
-        Raises:
-            RegistryUnreachable: connection failure or timeout.
-            RegistryError: any other transport failure.
-        """
-        attempts = self._config.max_attempts if retry and request.method in _IDEMPOTENT else 1
-        for attempt in range(1, max(attempts, 1) + 1):
-            try:
-                response = self._client.send(request, stream=True)
-            except httpx.TimeoutException as e:
-                raise unreachable(what, e) from e
-            except httpx.TransportError as e:
-                if attempt >= attempts:
-                    raise unreachable(what, e) from e
-                delay = self._config.backoff_s * 2 ** (attempt - 1)
-                logger.info("%s: %s, retry %d in %.2fs", what, type(e).__name__, attempt, delay)
-                self._sleep(delay)
-                continue
-            except httpx.HTTPError as e:
-                raise RegistryError(f"{what}: {type(e).__name__}") from e
-            if attempt >= attempts or not _retryable_status(response.status_code):
-                return response
-            delay = _retry_after(response)
-            if delay is not None and delay > self._config.max_retry_after_s:
-                logger.info("%s: Retry-After %.0fs is over the limit, giving up", what, delay)
-                return response
-            if delay is None:
-                delay = self._config.backoff_s * 2 ** (attempt - 1)
-            response.close()
-            logger.info(
-                "%s: HTTP %d, retry %d in %.2fs", what, response.status_code, attempt, delay
-            )
-            self._sleep(delay)
-        # The loop always returns or raises; this keeps the type checker honest.
-        raise RegistryError(f"{what}: no attempt made")  # pragma: no cover
-
-    def _request(
+    def read_whole(
         self,
-        ref: Reference,
-        method: str,
-        url: str,
+        open_body: Callable[[], AbstractContextManager[Body]],
+        read: Callable[[Body], T],
         *,
-        actions: str = "pull",
-        headers: dict[str, str] | None = None,
-        content: bytes | None = None,
-    ) -> httpx.Response:
-        """Send an authenticated request for ``ref``'s repository (one 401 round-trip)."""
-        scope = f"repository:{ref.repository}:{actions}"
-        what = f"{ref.name}: {method} {httpx.URL(url).path}"
-        used: str | None = self._auth.cached(ref.registry, scope)
-        for _ in range(2):
-            request = self._client.build_request(method, url, headers=headers, content=content)
-            if used is not None:
-                request.headers["Authorization"] = used
-            response = self._send(what, request, retry=True)
-            if response.status_code != 401:
-                return response
-            fresh = self._auth.on_challenge(
-                ref.registry,
-                ref.repository,
-                scope,
-                response.headers.get_list("www-authenticate"),
-                used,
-            )
-            if fresh is None or fresh == used:
-                return response
-            response.close()
-            used = fresh
-        return response
+        deadline: Deadline,
+    ) -> T:
+        def fetch() -> T:
+            with open_body() as body:
+                return read(body)
 
-    def _fail(self, response: httpx.Response, ref: Reference, what: str) -> Exception:
-        try:
-            return error_for_response(
-                response, ref, what, self._auth.secrets(ref.registry, ref.repository)
-            )
-        finally:
-            response.close()
-
-    @contextmanager
-    def _streamed(self, response: httpx.Response, ref: Reference, what: str) -> Iterator[Body]:
-        try:
-            yield Body(
-                chunks=wrap_chunks(response.iter_bytes(_CHUNK), f"{ref.name}: {what}"),
-                length=_length(response),
-                media_type=_media_type(response),
-                digest=response.headers.get("docker-content-digest"),
-            )
-        finally:
-            response.close()
+        return self._http.whole_read(fetch, deadline=deadline)
 
     # --- manifests --------------------------------------------------------------------------
 
     def _manifest_url(self, ref: Reference, reference: str | None) -> str:
         if reference is None:
             raise RegistryError(f"{ref.name}: no tag or digest given")
-        return f"{self._base(ref.registry)}/v2/{ref.repository}/manifests/{reference}"
+        return f"{self._http.base(ref.registry)}/v2/{ref.repository}/manifests/{reference}"
 
     @contextmanager
-    def open_manifest(self, ref: Reference, reference: str | None) -> Iterator[Body]:
+    def open_manifest(
+        self, ref: Reference, reference: str | None, *, deadline: Deadline
+    ) -> Iterator[Body]:
         url = self._manifest_url(ref, reference)
         headers = {"Accept": ", ".join(MANIFEST_ACCEPT)}
-        response = self._request(ref, "GET", url, headers=headers)
+        response = self._http.request(ref, "GET", url, headers=headers, deadline=deadline)
         if response.status_code != 200:
-            raise self._fail(response, ref, f"manifest {reference}")
-        with self._streamed(response, ref, f"manifest {reference}") as body:
+            raise self._http.fail(response, ref, f"manifest {reference}")
+        with self._http.streamed(response, ref, f"manifest {reference}", deadline) as body:
             yield body
 
-    def head_manifest(self, ref: Reference, reference: str | None) -> Body | None:
+    def head_manifest(
+        self, ref: Reference, reference: str | None, *, deadline: Deadline
+    ) -> Body | None:
         url = self._manifest_url(ref, reference)
         headers = {"Accept": ", ".join(MANIFEST_ACCEPT)}
-        response = self._request(ref, "HEAD", url, headers=headers)
-        if response.status_code == 404:
-            raise self._fail(response, ref, f"manifest {reference}")
+        response = self._http.request(ref, "HEAD", url, headers=headers, deadline=deadline)
+        if response.status_code in (401, 403, 404):
+            raise self._http.fail(response, ref, f"manifest {reference}")
         try:
             if response.status_code != 200:
                 return None  # some registries refuse HEAD; the client falls back to GET
-            return Body(
-                chunks=iter(()),
-                length=_length(response),
-                media_type=_media_type(response),
-                digest=response.headers.get("docker-content-digest"),
-            )
+            return describe(response, iter(()))
         finally:
             response.close()
 
-    def push_manifest(self, ref: Reference, reference: str, data: bytes, media_type: str) -> None:
+    def push_manifest(
+        self, ref: Reference, reference: str, data: bytes, media_type: str, *, deadline: Deadline
+    ) -> None:
         url = self._manifest_url(ref, reference)
-        headers = {"Content-Type": media_type}
-        response = self._request(
-            ref, "PUT", url, actions="pull,push", headers=headers, content=data
+        response = self._http.request(
+            ref,
+            "PUT",
+            url,
+            actions="pull,push",
+            headers={"Content-Type": media_type},
+            content=data,
+            deadline=deadline,
         )
         if response.status_code not in (200, 201, 202):
-            raise self._fail(response, ref, f"push manifest {reference}")
+            raise self._http.fail(response, ref, f"push manifest {reference}")
         response.close()
 
-    def delete_manifest(self, ref: Reference, digest: str) -> None:
+    def delete_manifest(self, ref: Reference, digest: str, *, deadline: Deadline) -> None:
         url = self._manifest_url(ref, digest)
-        response = self._request(ref, "DELETE", url, actions="delete")
+        response = self._http.request(ref, "DELETE", url, actions="delete", deadline=deadline)
         if response.status_code not in (200, 202, 204):
-            raise self._fail(response, ref, f"manifest {digest}")
+            raise self._http.fail(response, ref, f"manifest {digest}")
         response.close()
 
     # --- blobs ------------------------------------------------------------------------------
 
     def _blob_url(self, ref: Reference, digest: str) -> str:
-        return f"{self._base(ref.registry)}/v2/{ref.repository}/blobs/{digest}"
+        return f"{self._http.base(ref.registry)}/v2/{ref.repository}/blobs/{digest}"
 
     @contextmanager
-    def open_blob(self, ref: Reference, digest: str) -> Iterator[Body]:
-        response = self._request(ref, "GET", self._blob_url(ref, digest))
+    def open_blob(self, ref: Reference, digest: str, *, deadline: Deadline) -> Iterator[Body]:
+        response = self._http.request(ref, "GET", self._blob_url(ref, digest), deadline=deadline)
         if response.status_code != 200:
-            raise self._fail(response, ref, f"blob {digest}")
-        with self._streamed(response, ref, f"blob {digest}") as body:
+            raise self._http.fail(response, ref, f"blob {digest}")
+        with self._http.streamed(response, ref, f"blob {digest}", deadline) as body:
             yield body
 
-    def blob_exists(self, ref: Reference, digest: str) -> bool:
-        response = self._request(ref, "HEAD", self._blob_url(ref, digest))
-        response.close()
-        if response.status_code == 200:
-            return True
-        if response.status_code == 404:
-            return False
-        raise self._fail(response, ref, f"blob {digest}")
+    def blob_exists(self, ref: Reference, digest: str, *, deadline: Deadline) -> bool:
+        url = self._blob_url(ref, digest)
+        response = self._http.request(ref, "HEAD", url, deadline=deadline)
+        if response.status_code in (200, 404):
+            response.close()
+            return response.status_code == 200
+        raise self._http.fail(response, ref, f"blob {digest}")
 
-    def push_blob(
-        self, ref: Reference, digest: str, data: bytes, *, mount_from: Reference | None = None
-    ) -> None:
-        url = f"{self._base(ref.registry)}/v2/{ref.repository}/blobs/uploads/"
+    def _start_upload(
+        self, ref: Reference, digest: str, mount_from: Reference | None, deadline: Deadline
+    ) -> httpx.URL | None:
+        """POST a new upload session; ``None`` when the blob was mounted instead."""
+        url = f"{self._http.base(ref.registry)}/v2/{ref.repository}/blobs/uploads/"
         if mount_from is not None:
             url += f"?mount={digest}&from={mount_from.repository}"
-        response = self._request(ref, "POST", url, actions="pull,push")
-        response.close()
+        response = self._http.request(ref, "POST", url, actions="pull,push", deadline=deadline)
         if response.status_code == 201 and mount_from is not None:
-            return  # mounted: nothing to upload
+            response.close()
+            return None  # mounted: nothing to upload
         location = response.headers.get("location")
         if response.status_code != 202 or not location:
-            raise self._fail(response, ref, "start blob upload")
-        upload = httpx.URL(url).join(location)
-        if (upload.scheme, upload.host, upload.port) != (
-            httpx.URL(url).scheme,
-            httpx.URL(url).host,
-            httpx.URL(url).port,
-        ):
-            # Our token is for the registry only; a foreign upload host gets none.
-            raise RegistryError(f"{ref.name}: upload location points to another host")
-        upload = upload.copy_merge_params({"digest": digest})
-        response = self._request(
+            raise self._http.fail(response, ref, "start blob upload")
+        response.close()
+        return same_origin(url, location, ref)
+
+    def _commit(
+        self, ref: Reference, upload: httpx.URL, digest: str, data: bytes, deadline: Deadline
+    ) -> None:
+        response = self._http.request(
             ref,
             "PUT",
-            str(upload),
+            str(upload.copy_merge_params({"digest": digest})),
             actions="pull,push",
-            headers={"Content-Type": "application/octet-stream"},
+            headers={"Content-Type": _OCTETS},
             content=data,
+            deadline=deadline,
         )
         if response.status_code not in (201, 204):
-            raise self._fail(response, ref, f"upload blob {digest}")
+            raise self._http.fail(response, ref, f"upload blob {digest}")
         response.close()
+
+    def _cancel(self, ref: Reference, upload: httpx.URL, deadline: Deadline) -> None:
+        """DELETE an upload session; best effort (the registry purges stale ones anyway)."""
+        try:
+            response = self._http.request(
+                ref, "DELETE", str(upload), actions="pull,push", deadline=deadline
+            )
+            response.close()
+        except SealgateError:
+            logger.info("%s: could not cancel an upload session", ref.name, exc_info=True)
+
+    def push_blob(
+        self,
+        ref: Reference,
+        digest: str,
+        data: bytes,
+        *,
+        mount_from: Reference | None = None,
+        deadline: Deadline,
+    ) -> None:
+        upload = self._start_upload(ref, digest, mount_from, deadline)
+        if upload is not None:
+            self._commit(ref, upload, digest, data, deadline)
+
+    def push_blob_stream(
+        self,
+        ref: Reference,
+        source: BlobSource,
+        *,
+        mount_from: Reference | None = None,
+        deadline: Deadline,
+    ) -> None:
+        upload = self._start_upload(ref, source.digest, mount_from, deadline)
+        if upload is None:
+            return
+        chunk_bytes = max(self._config.upload_chunk_bytes, 1)
+        try:
+            offset = 0
+            while offset < source.size:
+                length = min(chunk_bytes, source.size - offset)
+                upload = self._patch(ref, upload, source, (offset, length), deadline)
+                offset += length
+            source.finish()
+            self._commit(ref, upload, source.digest, b"", deadline)
+        except BaseException:
+            self._cancel(ref, upload, deadline)
+            raise
+
+    def _patch(
+        self,
+        ref: Reference,
+        upload: httpx.URL,
+        source: BlobSource,
+        span: tuple[int, int],
+        deadline: Deadline,
+    ) -> httpx.URL:
+        """Send the chunk at ``span`` (offset, length); return where the upload goes next."""
+        offset, length = span
+        response = self._http.request(
+            ref,
+            "PATCH",
+            str(upload),
+            actions="pull,push",
+            headers={
+                "Content-Type": _OCTETS,
+                "Content-Length": str(length),
+                # Inclusive byte range, without a unit: the distribution spec's form.
+                "Content-Range": f"{offset}-{offset + length - 1}",
+            },
+            content=_pieces(source, length),
+            deadline=deadline,
+        )
+        if response.status_code != 202:
+            raise self._http.fail(response, ref, f"upload blob {source.digest}")
+        response.close()
+        location = response.headers.get("location")
+        return upload if not location else same_origin(upload, location, ref)
 
     # --- listings ---------------------------------------------------------------------------
 
-    def list_tags(self, ref: Reference, *, max_pages: int, max_page_bytes: int) -> list[str]:
-        base = self._base(ref.registry)
+    def list_tags(
+        self, ref: Reference, *, max_pages: int, max_page_bytes: int, deadline: Deadline
+    ) -> list[str]:
+        base = self._http.base(ref.registry)
         url: str | None = f"{base}/v2/{ref.repository}/tags/list?n={_TAGS_PAGE}"
         tags: list[str] = []
         pages = 0
@@ -352,24 +295,42 @@ class HttpBackend(RegistryBackend):
             pages += 1
             if pages > max_pages:
                 raise LimitExceeded(f"{ref.name}: more than {max_pages} pages of tags")
-            response = self._request(ref, "GET", url)
-            if response.status_code == 404 and pages == 1:
-                response.close()
+            page = self._http.whole_read(
+                functools.partial(
+                    self._tag_page, ref, url, pages == 1, max_page_bytes, deadline=deadline
+                ),
+                deadline=deadline,
+            )
+            if page is None:
                 return []  # an unknown repository has no tags
-            if response.status_code != 200:
-                raise self._fail(response, ref, "tag list")
-            page, url = read_tag_page(response, ref, max_page_bytes, base)
-            tags.extend(page)
+            found, url = page
+            tags.extend(found)
         return tags
 
+    def _tag_page(
+        self, ref: Reference, url: str, first: bool, max_bytes: int, *, deadline: Deadline
+    ) -> tuple[list[str], str | None] | None:
+        """One page of tags and the next page's URL; ``None`` if the repository is unknown."""
+        response = self._http.request(ref, "GET", url, deadline=deadline)
+        if response.status_code == 404 and first:
+            response.close()
+            return None
+        if response.status_code != 200:
+            raise self._http.fail(response, ref, "tag list")
+        with self._http.streamed(response, ref, "tag list", deadline) as body:
+            data = read_capped(body, max_bytes, f"{ref.name}: tag list page")
+        return read_tag_page(data, response, ref, self._http.base(ref.registry))
+
     @contextmanager
-    def open_referrers(self, ref: Reference, digest: str) -> Iterator[Body]:
-        url = f"{self._base(ref.registry)}/v2/{ref.repository}/referrers/{digest}"
-        response = self._request(ref, "GET", url, headers={"Accept": OCI_INDEX})
+    def open_referrers(self, ref: Reference, digest: str, *, deadline: Deadline) -> Iterator[Body]:
+        url = f"{self._http.base(ref.registry)}/v2/{ref.repository}/referrers/{digest}"
+        response = self._http.request(
+            ref, "GET", url, headers={"Accept": OCI_INDEX}, deadline=deadline
+        )
         if response.status_code != 200:
             # No API (404, 405...): the client reads the fallback tag instead.
             response.close()
             yield Body(chunks=iter(()))
             return
-        with self._streamed(response, ref, "referrers") as body:
+        with self._http.streamed(response, ref, "referrers", deadline) as body:
             yield body

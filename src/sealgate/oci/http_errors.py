@@ -13,17 +13,26 @@ from collections.abc import Iterator
 
 import httpx
 
+from sealgate.deadline import Deadline
 from sealgate.errors import (
+    DeadlineExceeded,
     ImageNotFound,
-    LimitExceeded,
     MalformedData,
     RegistryError,
     RegistryUnreachable,
     SealgateError,
+    Unauthorized,
 )
+from sealgate.oci.backend import BodyCutShort
 from sealgate.oci.reference import Reference
 
-__all__ = ["error_for_response", "read_tag_page", "unreachable", "wrap_chunks"]
+__all__ = [
+    "error_for_response",
+    "read_tag_page",
+    "timed_out",
+    "unreachable",
+    "wrap_chunks",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -54,17 +63,46 @@ def unreachable(what: str, error: Exception) -> RegistryUnreachable:
     return RegistryUnreachable(f"{what}: {type(error).__name__}: {_scrub(detail, [])}")
 
 
-def wrap_chunks(chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
-    """Re-raise failures in the middle of a body as sealgate errors.
+def timed_out(
+    what: str, error: httpx.TimeoutException, deadline: Deadline, capped: bool
+) -> Exception:
+    """A timeout is the deadline's doing when the deadline cut the wait or has now passed."""
+    if capped or deadline.expired():
+        return DeadlineExceeded(f"{what}: deadline exceeded ({type(error).__name__})")
+    return unreachable(what, error)
+
+
+def wrap_chunks(
+    chunks: Iterator[bytes], what: str, deadline: Deadline, *, capped: bool
+) -> Iterator[bytes]:
+    """Re-raise failures in the middle of a body as sealgate errors; stop at the deadline.
+
+    httpx's read timeout bounds each read, not the whole body: a registry that trickles a
+    byte at a time never trips it, so the deadline is checked on every chunk.
+
+    Args:
+        chunks: the raw body iterator.
+        what: names the request in messages.
+        deadline: checked on every chunk.
+        capped: the request's timeouts were cut to the deadline's remaining time.
 
     Raises:
-        RegistryUnreachable: the connection broke or timed out while reading.
+        DeadlineExceeded: the deadline passed while the body was arriving.
+        BodyCutShort: the connection broke before the body was complete.
+        RegistryUnreachable: a read timed out.
         RegistryError: any other httpx failure (e.g. undecodable content encoding).
     """
     try:
-        yield from chunks
+        for chunk in chunks:
+            if deadline.expired():
+                raise DeadlineExceeded(f"{what}: deadline exceeded while reading the body")
+            yield chunk
+    except httpx.TimeoutException as e:
+        raise timed_out(what, e, deadline, capped) from e
     except httpx.TransportError as e:
-        raise unreachable(what, e) from e
+        if deadline.expired():
+            raise DeadlineExceeded(f"{what}: deadline exceeded ({type(e).__name__})") from e
+        raise BodyCutShort(f"{what}: body cut short ({type(e).__name__})") from e
     except httpx.HTTPError as e:
         raise RegistryError(f"{what}: {type(e).__name__}") from e
 
@@ -78,7 +116,8 @@ def _read_error_body(response: httpx.Response) -> bytes:
             total += len(chunk)
             if total >= _MAX_ERROR_BODY:
                 break
-    except httpx.HTTPError:
+    except (httpx.HTTPError, httpx.StreamError):
+        # The status is the answer; an unreadable error body only costs us its detail.
         logger.debug("could not read error body", exc_info=True)
     return b"".join(parts)[:_MAX_ERROR_BODY]
 
@@ -99,8 +138,9 @@ def error_for_response(
 ) -> SealgateError:
     """Build the error for a non-success answer about ``what`` (caller closes ``response``).
 
-    A missing manifest becomes :class:`ImageNotFound`; everything else becomes
-    :class:`RegistryError` carrying the HTTP status and the OCI error code.
+    A missing manifest becomes :class:`ImageNotFound`; 401 and 403 (the auth dance is over
+    by now) become :class:`Unauthorized`; everything else becomes :class:`RegistryError`
+    carrying the HTTP status and the OCI error code.
     """
     status = response.status_code
     code, message = (
@@ -118,7 +158,8 @@ def error_for_response(
         detail += f": {_scrub(message, secrets)}"
     if status in (401, 403):
         detail += " (authentication or authorization failed)"
-    elif status == 429:
+        return Unauthorized(f"{ref.name}: {what}: {detail}", status=status, code=code)
+    if status == 429:
         detail += " (rate limited)"
     return RegistryError(f"{ref.name}: {what}: {detail}", status=status, code=code)
 
@@ -131,8 +172,11 @@ def _next_link(response: httpx.Response, base: str) -> str | None:
         target, _, params = part.partition(";")
         if 'rel="next"' in params.replace(" ", "") or "rel=next" in params.replace(" ", ""):
             target = target.strip().removeprefix("<").removesuffix(">")
-            url = httpx.URL(base).join(target)
             origin = httpx.URL(base)
+            try:
+                url = origin.join(target)
+            except httpx.InvalidURL as e:
+                raise RegistryError("pagination link is not a URL") from e
             if (url.scheme, url.host, url.port) != (origin.scheme, origin.host, origin.port):
                 raise RegistryError(f"pagination link points to another host ({url.host})")
             return str(url)
@@ -140,33 +184,19 @@ def _next_link(response: httpx.Response, base: str) -> str | None:
 
 
 def read_tag_page(
-    response: httpx.Response, ref: Reference, max_bytes: int, base: str
+    data: bytes, response: httpx.Response, ref: Reference, base: str
 ) -> tuple[list[str], str | None]:
-    """Read one ``tags/list`` page; return its tags and the next page URL, if any.
+    """Parse one ``tags/list`` page read whole; return its tags and the next page URL, if any.
 
     Raises:
-        LimitExceeded: the page is larger than ``max_bytes``.
         MalformedData: the page is not ``{"tags": [...]}``.
-        RegistryUnreachable: the connection broke while reading.
+        RegistryError: the next-page link points to another host.
     """
     what = f"{ref.name}: tag list"
+    next_url = _next_link(response, base)
     try:
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            raise LimitExceeded(f"{what} page over the limit of {max_bytes} bytes")
-        parts: list[bytes] = []
-        total = 0
-        for chunk in wrap_chunks(response.iter_bytes(), what):
-            total += len(chunk)
-            if total > max_bytes:
-                raise LimitExceeded(f"{what} page over the limit of {max_bytes} bytes")
-            parts.append(chunk)
-        next_url = _next_link(response, base)
-    finally:
-        response.close()
-    try:
-        tags = json.loads(b"".join(parts)).get("tags")
-    except (ValueError, AttributeError) as e:
+        tags = json.loads(data).get("tags")
+    except (ValueError, AttributeError, RecursionError) as e:
         raise MalformedData(f"{what} is not a JSON object") from e
     if tags is None:
         return [], next_url

@@ -18,9 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sealgate.deadline import Deadline
 from sealgate.errors import ImageNotFound, LimitExceeded, MalformedData, RegistryError
-from sealgate.oci.backend import Body, RegistryBackend
-from sealgate.oci.mediatypes import OCI_INDEX
+from sealgate.oci.backend import BlobSource, Body, RegistryBackend
+from sealgate.oci.mediatypes import OCI_INDEX, digest_of
 from sealgate.oci.reference import Reference
 
 __all__ = ["REF_NAME", "LayoutBackend"]
@@ -35,10 +36,15 @@ def _io_error(ref: Reference, action: str, error: OSError) -> RegistryError:
     return RegistryError(f"{ref.name}: {action}: {error.strerror or type(error).__name__}")
 
 
-def _file_chunks(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            yield chunk
+def _file_chunks(ref: Reference, path: Path, deadline: Deadline) -> Iterator[bytes]:
+    """A file's content in chunks; a read error is the layout's failure, not a bug."""
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(_CHUNK):
+                deadline.check(f"{ref.name}: reading {path.name}")
+                yield chunk
+    except OSError as e:
+        raise _io_error(ref, f"reading {path.name}", e) from e
 
 
 class LayoutBackend(RegistryBackend):
@@ -69,9 +75,11 @@ class LayoutBackend(RegistryBackend):
             raise _io_error(ref, "reading index.json", e) from e
         try:
             manifests = json.loads(raw).get("manifests", [])
-        except (ValueError, AttributeError) as e:
+        except (ValueError, AttributeError, RecursionError) as e:
             raise MalformedData(f"{ref.name}: index.json is not a JSON object") from e
-        if not isinstance(manifests, list) or not all(isinstance(m, dict) for m in manifests):
+        if not isinstance(manifests, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("annotations") or {}, dict) for m in manifests
+        ):
             raise MalformedData(f"{ref.name}: index.json has a malformed manifests list")
         return manifests
 
@@ -80,12 +88,17 @@ class LayoutBackend(RegistryBackend):
         self._write_atomic(ref, Path(ref.repository) / "index.json", json.dumps(doc).encode())
 
     @staticmethod
-    def _write_atomic(ref: Reference, path: Path, data: bytes) -> None:
+    def _ensure_layout(ref: Reference, directory: Path) -> None:
+        """Create ``directory`` and the layout's ``oci-layout`` marker (raises OSError)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        layout_file = Path(ref.repository) / "oci-layout"
+        if not layout_file.exists():
+            layout_file.write_bytes(_LAYOUT_FILE)
+
+    @classmethod
+    def _write_atomic(cls, ref: Reference, path: Path, data: bytes) -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            layout_file = Path(ref.repository) / "oci-layout"
-            if not layout_file.exists():
-                layout_file.write_bytes(_LAYOUT_FILE)
+            cls._ensure_layout(ref, path.parent)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as f:
@@ -136,16 +149,23 @@ class LayoutBackend(RegistryBackend):
         return path, body
 
     @contextmanager
-    def open_manifest(self, ref: Reference, reference: str | None) -> Iterator[Body]:
+    def open_manifest(
+        self, ref: Reference, reference: str | None, *, deadline: Deadline
+    ) -> Iterator[Body]:
+        deadline.check(f"{ref.name}: manifest {reference}")
         path, body = self._entry_body(ref, reference)
-        body.chunks = _file_chunks(path)
+        body.chunks = _file_chunks(ref, path, deadline)
         yield body
 
-    def head_manifest(self, ref: Reference, reference: str | None) -> Body | None:
+    def head_manifest(
+        self, ref: Reference, reference: str | None, *, deadline: Deadline
+    ) -> Body | None:
+        deadline.check(f"{ref.name}: manifest {reference}")
         return self._entry_body(ref, reference)[1]
 
     @contextmanager
-    def open_blob(self, ref: Reference, digest: str) -> Iterator[Body]:
+    def open_blob(self, ref: Reference, digest: str, *, deadline: Deadline) -> Iterator[Body]:
+        deadline.check(f"{ref.name}: blob {digest}")
         path = self._blob_path(ref, digest)
         try:
             size = path.stat().st_size
@@ -155,20 +175,59 @@ class LayoutBackend(RegistryBackend):
             ) from e
         except OSError as e:
             raise _io_error(ref, "reading blob", e) from e
-        yield Body(chunks=_file_chunks(path), length=size)
+        yield Body(chunks=_file_chunks(ref, path, deadline), length=size)
 
-    def blob_exists(self, ref: Reference, digest: str) -> bool:
+    def blob_exists(self, ref: Reference, digest: str, *, deadline: Deadline) -> bool:
+        deadline.check(f"{ref.name}: blob {digest}")
         return self._blob_path(ref, digest).is_file()
 
     def push_blob(
-        self, ref: Reference, digest: str, data: bytes, *, mount_from: Reference | None = None
+        self,
+        ref: Reference,
+        digest: str,
+        data: bytes,
+        *,
+        mount_from: Reference | None = None,
+        deadline: Deadline,
     ) -> None:
         del mount_from  # one directory: nothing to mount from
+        deadline.check(f"{ref.name}: blob {digest}")
         self._write_atomic(ref, self._blob_path(ref, digest), data)
 
-    def push_manifest(self, ref: Reference, reference: str, data: bytes, media_type: str) -> None:
-        from sealgate.oci.mediatypes import digest_of
+    def push_blob_stream(
+        self,
+        ref: Reference,
+        source: BlobSource,
+        *,
+        mount_from: Reference | None = None,
+        deadline: Deadline,
+    ) -> None:
+        del mount_from  # one directory: nothing to mount from
+        path = self._blob_path(ref, source.digest)
+        try:
+            self._ensure_layout(ref, path.parent)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError as e:
+            raise _io_error(ref, f"writing {path.name}", e) from e
+        try:
+            with os.fdopen(fd, "wb") as f:
+                while piece := source.read(_CHUNK):
+                    deadline.check(f"{ref.name}: writing blob {source.digest}")
+                    f.write(piece)
+            # Nothing reaches its digest's name before the content is proven to hash to it.
+            source.finish()
+            Path(tmp).replace(path)
+        except OSError as e:
+            Path(tmp).unlink(missing_ok=True)
+            raise _io_error(ref, f"writing {path.name}", e) from e
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
+    def push_manifest(
+        self, ref: Reference, reference: str, data: bytes, media_type: str, *, deadline: Deadline
+    ) -> None:
+        deadline.check(f"{ref.name}: manifest {reference}")
         digest = digest_of(data)
         self._write_atomic(ref, self._blob_path(ref, digest), data)
         entry: dict[str, Any] = {"mediaType": media_type, "digest": digest, "size": len(data)}
@@ -185,8 +244,11 @@ class LayoutBackend(RegistryBackend):
             manifests.append(entry)
             self._write_index(ref, manifests)
 
-    def list_tags(self, ref: Reference, *, max_pages: int, max_page_bytes: int) -> list[str]:
+    def list_tags(
+        self, ref: Reference, *, max_pages: int, max_page_bytes: int, deadline: Deadline
+    ) -> list[str]:
         del max_pages, max_page_bytes  # bounded by the index size cap
+        deadline.check(f"{ref.name}: tag list")
         tags = []
         for entry in self._read_index(ref):
             name = (entry.get("annotations") or {}).get(REF_NAME)
@@ -194,7 +256,8 @@ class LayoutBackend(RegistryBackend):
                 tags.append(name)
         return tags
 
-    def delete_manifest(self, ref: Reference, digest: str) -> None:
+    def delete_manifest(self, ref: Reference, digest: str, *, deadline: Deadline) -> None:
+        deadline.check(f"{ref.name}: manifest {digest}")
         with self._lock(ref):
             manifests = self._read_index(ref)
             kept = [m for m in manifests if m.get("digest") != digest]

@@ -43,15 +43,12 @@ def _fail(text: str, why: str) -> UsageError:
 
 
 def _looks_like_domain(component: str) -> bool:
-    # Docker's rule (distribution/reference normalize.go): a first component is a
-    # registry if it has a dot or port, is localhost, or is not all lowercase.
-    return (
-        "." in component
-        or ":" in component
-        or component == "localhost"
-        or component.startswith("[")
-        or component.lower() != component
-    )
+    # go-containerregistry's rule (pkg/name NewRepository), which cosign applies: a first
+    # component is a registry iff it is "localhost" or has a "." or ":" (IPv6 has ":").
+    # Docker also takes any component with an uppercase letter for a host; we do not, so
+    # "REGISTRY/app" is an invalid Docker Hub path (rejected), never a host "registry"
+    # whose lowercased spelling would parse back as the Docker Hub repository registry/app.
+    return "." in component or ":" in component or component == "localhost"
 
 
 def _validate_domain(text: str, domain: str) -> str:

@@ -1,15 +1,16 @@
-"""Reading untrusted bodies: caps enforced while streaming, digests checked at the end."""
+"""Untrusted bodies and uploads: caps enforced while streaming, digests checked at the end."""
 
 from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO, cast
 
-from sealgate.errors import IntegrityError, LimitExceeded
+from sealgate.errors import InputError, IntegrityError, LimitExceeded
 from sealgate.oci.backend import Body
 
-__all__ = ["VerifyingReader", "check_declared_length", "read_capped"]
+__all__ = ["HashingSource", "VerifyingReader", "check_declared_length", "read_capped"]
 
 
 def check_declared_length(body: Body, max_bytes: int, what: str) -> None:
@@ -89,3 +90,70 @@ class VerifyingReader(io.RawIOBase):
         actual = "sha256:" + self._hash.hexdigest()
         if actual != self._expected:
             raise IntegrityError(f"{self._what} hashes to {actual}, expected {self._expected}")
+
+
+class HashingSource:
+    """A :class:`~sealgate.oci.backend.BlobSource` over a file or an iterable of chunks.
+
+    Reads are cut at the declared ``size``; content that ends early, runs on, or hashes to
+    another digest raises :class:`IntegrityError` (at the short read, or in :meth:`finish`).
+    """
+
+    def __init__(
+        self, content: BinaryIO | Iterable[bytes], *, digest: str, size: int, what: str
+    ) -> None:
+        self.digest = digest
+        self.size = size
+        self._what = what
+        if hasattr(content, "read"):
+            file = cast("BinaryIO", content)
+            self._next: Callable[[int], bytes] = lambda n: bytes(file.read(n))
+        else:
+            chunks = iter(content)
+            # An empty chunk is not the end: skip it.
+            self._next = lambda n: next((c for c in chunks if c), b"")
+        self._pending = b""
+        self._hash = hashlib.sha256()
+        self._read = 0
+
+    def _next_piece(self, n: int) -> bytes:
+        try:
+            return self._next(n)
+        except OSError as e:
+            raise InputError(f"{self._what}: reading the content failed: {e.strerror}") from e
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` more bytes of the blob, never past ``size``.
+
+        Raises:
+            IntegrityError: the content ended before ``size`` bytes.
+            InputError: reading a file failed.
+        """
+        want = min(n, self.size - self._read)
+        if want <= 0:
+            return b""
+        while not self._pending:
+            self._pending = self._next_piece(want)
+            if not self._pending:
+                raise IntegrityError(
+                    f"{self._what} ended after {self._read} bytes, declared {self.size}"
+                )
+        piece, self._pending = self._pending[:want], self._pending[want:]
+        self._read += len(piece)
+        self._hash.update(piece)
+        return piece
+
+    def finish(self) -> None:
+        """Check that the content is exactly ``size`` bytes hashing to ``digest``.
+
+        Raises:
+            IntegrityError: more content than declared, or another digest.
+            InputError: reading a file failed.
+        """
+        if self._read < self.size:
+            raise IntegrityError(f"{self._what}: only {self._read} of {self.size} bytes were sent")
+        if self._pending or self._next_piece(1):
+            raise IntegrityError(f"{self._what} is longer than the declared {self.size} bytes")
+        actual = "sha256:" + self._hash.hexdigest()
+        if actual != self.digest:
+            raise IntegrityError(f"{self._what} hashes to {actual}, declared {self.digest}")

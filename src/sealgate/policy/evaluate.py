@@ -17,7 +17,7 @@ from sealgate.checks.authorities import Authority, CheckContext, StaticAuthority
 from sealgate.checks.claims import image_signature_claims, statement_claims
 from sealgate.checks.conditions import ConditionFailed, check_conditions
 from sealgate.checks.pipeline import SignatureResult, check_layers
-from sealgate.checks.signed import dsse_layer, simplesigning_layer
+from sealgate.checks.signed import SignedThing, bundle_layer, dsse_layer, simplesigning_layer
 from sealgate.errors import (
     AttestationMissing,
     NoMatchingSignatures,
@@ -26,8 +26,14 @@ from sealgate.errors import (
     VerificationFailed,
 )
 from sealgate.formats.cosign_manifest import SignatureLayer
-from sealgate.formats.cosign_types import DSSE_LAYER_MEDIA_TYPE, SIMPLESIGNING_MEDIA_TYPE
+from sealgate.formats.cosign_types import (
+    BUNDLE_PREDICATE_TYPE_ANNOTATION,
+    COSIGN_SIGN_PREDICATE_TYPE,
+    DSSE_LAYER_MEDIA_TYPE,
+    SIMPLESIGNING_MEDIA_TYPE,
+)
 from sealgate.formats.intoto import Statement
+from sealgate.formats.sigstore_bundle import BUNDLE_MEDIA_TYPES
 from sealgate.formats.simplesigning import SimpleSigningPayload
 from sealgate.policy.model import AttestationRule, Policy
 
@@ -90,6 +96,35 @@ class AttestationVerdict:
     authorities: tuple[str, ...]
 
 
+def _bundle_predicate(layer: SignatureLayer) -> str | None:
+    """The predicate type a bundle referrer announces (routing only: claims check the real one)."""
+    return layer.annotations.get(BUNDLE_PREDICATE_TYPE_ANNOTATION)
+
+
+def _is_signature(layer: SignatureLayer) -> bool:
+    if layer.media_type in BUNDLE_MEDIA_TYPES:
+        return _bundle_predicate(layer) in (None, COSIGN_SIGN_PREDICATE_TYPE)
+    return layer.media_type == SIMPLESIGNING_MEDIA_TYPE
+
+
+def _is_attestation(layer: SignatureLayer) -> bool:
+    if layer.media_type in BUNDLE_MEDIA_TYPES:
+        return _bundle_predicate(layer) != COSIGN_SIGN_PREDICATE_TYPE
+    return layer.media_type == DSSE_LAYER_MEDIA_TYPE
+
+
+def _read_signature(layer: SignatureLayer, label: str) -> SignedThing:
+    if layer.media_type in BUNDLE_MEDIA_TYPES:
+        return bundle_layer(layer, label)
+    return simplesigning_layer(layer, label)
+
+
+def _read_attestation(layer: SignatureLayer, label: str) -> SignedThing:
+    if layer.media_type in BUNDLE_MEDIA_TYPES:
+        return bundle_layer(layer, label)
+    return dsse_layer(layer, label)
+
+
 def _distinct(results: Sequence[SignatureResult[Any]]) -> list[str]:
     seen: dict[str, None] = {}
     for result in results:
@@ -143,11 +178,11 @@ def evaluate_signatures(
     refusal = _static_refusal(policy.authorities)
     if refusal is not None:
         raise refusal
-    candidates = [layer for layer in layers if layer.media_type == SIMPLESIGNING_MEDIA_TYPE]
+    candidates = [layer for layer in layers if _is_signature(layer)]
     static = [a.id for a in policy.static_pass]
     results = check_layers(
         candidates,
-        read=simplesigning_layer,
+        read=_read_signature,
         kind="signature",
         authorities=policy.signing_authorities,
         context=CheckContext(reference_time, policy.tlog),
@@ -203,12 +238,12 @@ def evaluate_attestation(
     if refusal is not None:
         raise refusal
     static = [a.id for a in authorities if isinstance(a, StaticAuthority) and a.action == "pass"]
-    candidates = [layer for layer in layers if layer.media_type == DSSE_LAYER_MEDIA_TYPE]
+    candidates = [layer for layer in layers if _is_attestation(layer)]
     if not candidates and not static:
         raise AttestationMissing(f"no attestations found (a {rule.name} attestation is required)")
     results = check_layers(
         candidates,
-        read=dsse_layer,
+        read=_read_attestation,
         kind="attestation",
         authorities=[a for a in authorities if not isinstance(a, StaticAuthority)],
         context=CheckContext(reference_time, policy.tlog),

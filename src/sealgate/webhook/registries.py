@@ -11,7 +11,7 @@ anyway if the registry needs them).
 Each distinct set of secret files (by path and modification time) gets one client whose
 ``auth_file`` is the secrets' ``auths`` merged (first secret naming a registry wins, as the
 kubelet tries them in order), written 0600 into a private directory. Clients are bounded and
-reused; each review gets a view bound to its deadline.
+reused; each review gets a view bound to its deadline (:meth:`RegistryClient.with_deadline`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import time
 from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sealgate.config import ClientConfig
 from sealgate.deadline import Deadline
@@ -43,15 +43,8 @@ _RETIRE_AFTER_S = 120.0
 
 
 def bounded(client: RegistryClient, deadline: Deadline) -> RegistryClient:
-    """A view of ``client`` whose every request gives up at ``deadline``.
-
-    The transport bounds each request by ``ClientConfig.timeout_s`` (set below the review
-    budget); clients that take a deadline of their own are handed the review's.
-    """
-    with_deadline = getattr(client, "with_deadline", None)
-    if with_deadline is None:
-        return client
-    return cast(RegistryClient, with_deadline(deadline))
+    """A view of ``client`` whose every request gives up at ``deadline`` (shares connections)."""
+    return client.with_deadline(deadline)
 
 
 class RegistryPool:

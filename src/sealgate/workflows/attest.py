@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sealgate.formats.cosign_manifest import (
@@ -17,12 +17,19 @@ from sealgate.formats.cosign_types import (
     PREDICATE_TYPE_ANNOTATION,
     SIGNATURE_ANNOTATION,
 )
-from sealgate.formats.dsse import build_envelope, pae
+from sealgate.formats.dsse import DsseSignature, Envelope, build_envelope, pae
 from sealgate.formats.intoto import build_statement
 from sealgate.formats.predicates import load_predicate, resolve_predicate_type
 from sealgate.keys import Signer
 from sealgate.oci import Reference, RegistryClient
 from sealgate.workflows.attachments import fetch_attachment_layers, write_attachment
+from sealgate.workflows.bundles import attach_statement_bundle
+from sealgate.workflows.signing import (
+    Credential,
+    SigningServices,
+    legacy_annotations,
+    record_envelope,
+)
 from sealgate.workflows.targets import attachment_ref, pinned_digest, resolve_image
 
 __all__ = ["AttestOptions", "AttestOutcome", "attest_image", "build_attestation_layer"]
@@ -36,38 +43,56 @@ class AttestOptions:
     repository: Reference | None = None
     docker_media_types: bool = False
     upload: bool = True
+    #: Rekor logs and TSAs to get evidence from (none: a bare envelope, as before).
+    services: SigningServices = field(default_factory=SigningServices)
+    #: ``--new-bundle-format``: a Sigstore bundle as an OCI referrer instead of a ``.att`` layer.
+    bundle_format: bool = False
 
 
 @dataclass(frozen=True)
 class AttestOutcome:
     image: Reference
+    #: The ``.att`` tag, or the referrer manifest of a bundle.
     attestation_tag: Reference
     predicate_type: str
     envelope: bytes
+    bundle: bytes | None = None
 
 
 def build_attestation_layer(
-    signer: Signer,
+    signer: Signer | Credential,
     image: Reference,
     predicate_type_uri: str,
     predicate: object,
+    *,
+    services: SigningServices | None = None,
 ) -> SignatureLayer:
-    """The ``.att`` layer cosign 2.x writes: a DSSE envelope with an empty signature annotation."""
+    """The ``.att`` layer cosign writes: a DSSE envelope with an empty signature annotation.
+
+    With ``services``, the envelope is timestamped (over the envelope bytes: what cosign's
+    verifier checks on a ``.att`` layer) and logged as a ``dsse`` entry of exactly these bytes,
+    and the layer carries the certificate, chain, Rekor bundle and timestamp annotations.
+
+    Raises:
+        SealgateError: a service failed or refused, or its answer does not check out.
+    """
+    credential = signer if isinstance(signer, Credential) else Credential(signer)
     statement = build_statement(
         image.name, pinned_digest(image).removeprefix("sha256:"), predicate_type_uri, predicate
     )
-    signature = signer.sign(pae(INTOTO_PAYLOAD_TYPE, statement))
+    signature = credential.signer.sign(pae(INTOTO_PAYLOAD_TYPE, statement))
     envelope = build_envelope(INTOTO_PAYLOAD_TYPE, statement, signature)
-    return SignatureLayer(
-        DSSE_LAYER_MEDIA_TYPE,
-        envelope,
-        {SIGNATURE_ANNOTATION: "", PREDICATE_TYPE_ANNOTATION: predicate_type_uri},
-    )
+    notes = {SIGNATURE_ANNOTATION: "", PREDICATE_TYPE_ANNOTATION: predicate_type_uri}
+    if services is not None:
+        parsed = Envelope(INTOTO_PAYLOAD_TYPE, statement, (DsseSignature(signature),))
+        evidence = record_envelope(credential, services, parsed, envelope, timestamp_over=envelope)
+        notes.update(legacy_annotations(credential, evidence))
+    return SignatureLayer(DSSE_LAYER_MEDIA_TYPE, envelope, notes)
 
 
 def attest_image(
     client: RegistryClient,
-    signer: Signer,
+    signer: Signer | Credential,
     ref: Reference,
     predicate_raw: bytes,
     options: AttestOptions,
@@ -81,12 +106,33 @@ def attest_image(
         InputError: the predicate does not fit its type (for example not a JSON object).
         UsageError: unknown ``--type``.
         ImageNotFound: the tag does not exist.
-        CheckFailed: the registry could not be read or written.
+        CheckFailed: the registry, Rekor or a TSA could not be read or written.
+        ServiceRefused: Rekor or a TSA refused; nothing was stored.
     """
+    credential = signer if isinstance(signer, Credential) else Credential(signer)
     predicate_type_uri = resolve_predicate_type(options.predicate_type)
     predicate = load_predicate(options.predicate_type, predicate_raw, clock=clock)
     image = resolve_image(client, ref, digest=digest).ref
-    layer = build_attestation_layer(signer, image, predicate_type_uri, predicate)
+    if options.bundle_format:
+        statement = build_statement(
+            image.name, pinned_digest(image).removeprefix("sha256:"), predicate_type_uri, predicate
+        )
+        signed = attach_statement_bundle(
+            client,
+            credential,
+            options.services,
+            image,
+            statement,
+            predicate_type=predicate_type_uri,
+            upload=options.upload,
+            repository=options.repository,
+        )
+        where = signed.referrer or attachment_ref(image, "", repository=options.repository)
+        envelope = build_envelope(INTOTO_PAYLOAD_TYPE, statement, signed.envelope.signatures[0].sig)
+        return AttestOutcome(image, where, predicate_type_uri, envelope, signed.bundle)
+    layer = build_attestation_layer(
+        credential, image, predicate_type_uri, predicate, services=options.services
+    )
     tag = attachment_ref(image, "att", repository=options.repository)
     if options.upload:
         existing = fetch_attachment_layers(client, tag)

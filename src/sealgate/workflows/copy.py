@@ -1,13 +1,17 @@
 """``copy``: an image (every platform) and its ``.sig``/``.att``/``.sbom`` to another repository.
 
-Signatures stay valid after a copy because cosign ignores ``docker-reference`` (SPEC §5.2) and
-the copied manifests are byte-identical, so every digest is unchanged.
+Signatures stay valid after a copy because cosign ignores ``docker-reference`` (its
+simple-signing payload check compares digests only) and the copied manifests are
+byte-identical, so every digest is unchanged. Blobs stream from source to destination: memory
+stays bounded whatever the layer size, and each blob is verified against its digest on the
+way through (the upload is cancelled if it does not match).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 
 from sealgate.errors import MalformedData, UsageError
@@ -26,8 +30,8 @@ __all__ = ["CopyOptions", "CopyReport", "copy_image"]
 logger = logging.getLogger(__name__)
 
 _MAX_INDEX_DEPTH = 4
-#: Layers are buffered for the upload; the registry client caps what it reads to this.
-MAX_COPY_BLOB_BYTES = 2 * 1024**3
+#: Bytes read from the source at a time while streaming a blob across.
+_COPY_PIECE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,11 +58,21 @@ class _Copier:
     def _copy_blob(self, src: Reference, dst: Reference, descriptor: Descriptor) -> None:
         if self.dst_client.blob_exists(dst, descriptor.digest):
             return
-        if descriptor.size > MAX_COPY_BLOB_BYTES:
-            raise MalformedData(f"blob {descriptor.digest} is larger than the copy limit")
-        data = self.src_client.get_blob(src, descriptor.digest, max_bytes=descriptor.size)
         mount = src if self.src_client is self.dst_client else None
-        self.dst_client.put_blob(dst, data, mount_from=mount)
+
+        def content() -> Generator[bytes, None, None]:
+            # Opened only if the blob is not mounted; the cap is the descriptor's size, which
+            # the manifest digest covers, and reading to EOF verifies the source's digest.
+            with self.src_client.open_blob(
+                src, descriptor.digest, max_bytes=descriptor.size
+            ) as blob:
+                while piece := blob.read(_COPY_PIECE):
+                    yield piece
+
+        with closing(content()) as chunks:
+            self.dst_client.put_blob_stream(
+                dst, chunks, digest=descriptor.digest, size=descriptor.size, mount_from=mount
+            )
         self.report.blobs_copied += 1
 
     def _blobs_of(self, manifest: FetchedManifest) -> Iterable[Descriptor]:

@@ -5,16 +5,24 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sealgate.errors import InputError, MalformedData
 from sealgate.formats.cosign_manifest import SignatureLayer, append_layer
 from sealgate.formats.cosign_types import SIGNATURE_ANNOTATION, SIMPLESIGNING_MEDIA_TYPE
+from sealgate.formats.intoto import COSIGN_SIGN_PREDICATE_TYPE, build_sign_statement
 from sealgate.formats.scan_reports import ScanReport, ScanReportForAnotherImage
 from sealgate.formats.simplesigning import build_payload
 from sealgate.keys import Signer
 from sealgate.oci import INDEX_TYPES, Descriptor, Reference, RegistryClient, parse_index
 from sealgate.workflows.attachments import fetch_attachment_layers, write_attachment
+from sealgate.workflows.bundles import attach_statement_bundle
+from sealgate.workflows.signing import (
+    Credential,
+    SigningServices,
+    legacy_annotations,
+    record_message_signature,
+)
 from sealgate.workflows.targets import attachment_ref, pinned_digest, resolve_image
 
 __all__ = ["SignOptions", "SignOutcome", "bind_scan_report", "sign_image"]
@@ -39,8 +47,12 @@ class SignOptions:
     #: ``COSIGN_REPOSITORY``: where the ``.sig`` tags live.
     repository: Reference | None = None
     docker_media_types: bool = False
-    #: ``--upload=false``: sign and report, push nothing.
+    #: ``--upload=false``: sign and report, push nothing (log entries are still made).
     upload: bool = True
+    #: Rekor logs and TSAs to get evidence from (none: a bare signature, as before).
+    services: SigningServices = field(default_factory=SigningServices)
+    #: ``--new-bundle-format``: a Sigstore bundle as an OCI referrer instead of a ``.sig`` layer.
+    bundle_format: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,11 +60,14 @@ class SignOutcome:
     """One signed digest."""
 
     image: Reference
+    #: The ``.sig`` tag, or the referrer manifest of a bundle.
     signature_tag: Reference
     payload: bytes
     signature_b64: str
     #: False when an identical signature was already there (cosign's dedupe).
     added: bool
+    #: The Sigstore bundle, with ``bundle_format``.
+    bundle: bytes | None = None
 
 
 def _digests_to_sign(
@@ -70,19 +85,51 @@ def _digests_to_sign(
     return refs
 
 
-def _sign_one(
-    client: RegistryClient, signer: Signer, image: Reference, options: SignOptions
+def _sign_bundle(
+    client: RegistryClient, credential: Credential, image: Reference, options: SignOptions
 ) -> SignOutcome:
+    statement = build_sign_statement(pinned_digest(image), dict(options.annotations) or None)
+    signed = attach_statement_bundle(
+        client,
+        credential,
+        options.services,
+        image,
+        statement,
+        predicate_type=COSIGN_SIGN_PREDICATE_TYPE,
+        upload=options.upload,
+        repository=options.repository,
+    )
+    signature_b64 = base64.b64encode(signed.envelope.signatures[0].sig).decode()
+    where = signed.referrer or attachment_ref(image, "", repository=options.repository)
+    return SignOutcome(
+        image,
+        where,
+        statement,
+        signature_b64,
+        added=signed.referrer is not None,
+        bundle=signed.bundle,
+    )
+
+
+def _sign_one(
+    client: RegistryClient, credential: Credential, image: Reference, options: SignOptions
+) -> SignOutcome:
+    if options.bundle_format:
+        return _sign_bundle(client, credential, image, options)
     digest = pinned_digest(image)
     payload = build_payload(options.identity or image.name, digest, options.annotations or None)
-    signature_b64 = base64.b64encode(signer.sign(payload)).decode()
-    layer = SignatureLayer(SIMPLESIGNING_MEDIA_TYPE, payload, {SIGNATURE_ANNOTATION: signature_b64})
+    signature = credential.signer.sign(payload)
+    signature_b64 = base64.b64encode(signature).decode()
+    # Evidence first: a signature is never stored without the log entry that was asked for.
+    evidence = record_message_signature(credential, options.services, payload, signature)
+    annotations = {SIGNATURE_ANNOTATION: signature_b64, **legacy_annotations(credential, evidence)}
+    layer = SignatureLayer(SIMPLESIGNING_MEDIA_TYPE, payload, annotations)
     tag = attachment_ref(image, "sig", repository=options.repository)
     if not options.upload:
         return SignOutcome(image, tag, payload, signature_b64, added=False)
-    # Read-modify-write like cosign: concurrent signers of one digest can race (SPEC §1.6).
+    # Read-modify-write like cosign: concurrent signers of one digest can race (formats.md 1.6).
     existing = fetch_attachment_layers(client, tag)
-    layers = append_layer(existing, layer, signer.verifier())
+    layers = append_layer(existing, layer, credential.signer.verifier())
     added = len(layers) > len(existing)
     if added:
         write_attachment(client, tag, layers, docker_media_types=options.docker_media_types)
@@ -93,7 +140,7 @@ def _sign_one(
 
 def sign_image(
     client: RegistryClient,
-    signer: Signer,
+    signer: Signer | Credential,
     ref: Reference,
     options: SignOptions,
     *,
@@ -103,9 +150,10 @@ def sign_image(
 
     Args:
         client: Registry client.
-        signer: The private key.
+        signer: The private key, or a credential (a key with its Fulcio certificate).
         ref: The image; a tag is resolved to a digest first.
-        options: Annotations, recursion, identity, target repository, media types.
+        options: Annotations, recursion, identity, target repository, media types, the
+            services to get log entries and timestamps from, and the storage format.
         digest: A digest from build metadata, used instead of asking the registry.
 
     Returns:
@@ -113,8 +161,11 @@ def sign_image(
 
     Raises:
         ImageNotFound: the tag does not exist.
-        CheckFailed: the registry could not be read or written.
+        CheckFailed: the registry, Rekor or a TSA could not be read or written.
+        ServiceRefused: Rekor or a TSA refused; nothing was stored for that digest.
+        TlogInvalid: the log answered with an entry that is not about this signature.
     """
+    credential = signer if isinstance(signer, Credential) else Credential(signer)
     resolved = resolve_image(client, ref, digest=digest)
     media_type = resolved.descriptor.media_type if resolved.descriptor else None
     if options.recursive and media_type is None:
@@ -122,7 +173,7 @@ def sign_image(
     targets = (
         _digests_to_sign(client, resolved.ref, media_type) if options.recursive else [resolved.ref]
     )
-    return [_sign_one(client, signer, target, options) for target in targets]
+    return [_sign_one(client, credential, target, options) for target in targets]
 
 
 def _config_digest(client: RegistryClient, image: Reference) -> str | None:

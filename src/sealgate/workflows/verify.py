@@ -1,16 +1,24 @@
 """``verify``, ``verify-attestation`` and the gate's unit of work: fetch, then evaluate a policy.
 
-This module only does I/O: resolve the image, read its ``.sig``/``.att`` attachments (each
-once), and hand the layers to :mod:`sealgate.policy`, which runs the one verification pipeline.
-The reference time is the caller's (an injected clock), never read here.
+This module only does I/O: resolve the image, read its attachments, and hand the layers to
+:mod:`sealgate.policy`, which runs the one verification pipeline. The reference time is the
+caller's (an injected clock), never read here.
+
+Both storage formats are read: cosign 2's ``.sig``/``.att`` tags first, then, only when they
+do not satisfy the policy, cosign 3's Sigstore bundles attached as OCI 1.1 referrers, evaluated
+together with the tags (a threshold may be met across formats). An image signed the cosign 2
+way costs no referrer lookup; each attachment is read at most once per image.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
+from sealgate.errors import VerificationFailed
+from sealgate.formats.cosign_manifest import SignatureLayer
 from sealgate.oci import Reference, RegistryClient
 from sealgate.policy import (
     AttestationRule,
@@ -20,8 +28,10 @@ from sealgate.policy import (
     evaluate_attestation,
     evaluate_signatures,
 )
-from sealgate.workflows.attachments import fetch_attachment_layers
+from sealgate.workflows.attachments import fetch_attachment_layers, fetch_bundle_layers
 from sealgate.workflows.targets import ResolvedImage, attachment_ref, resolve_image
+
+T = TypeVar("T")
 
 __all__ = [
     "AttestationsVerification",
@@ -56,6 +66,75 @@ class ImageVerification:
     image: ResolvedImage
     signatures: SignatureVerdict
     attestations: tuple[AttestationVerdict, ...]
+
+
+class _Attachments:
+    """One image's attachments: read at most once each, bundles only when needed."""
+
+    def __init__(
+        self,
+        client: RegistryClient,
+        image: ResolvedImage,
+        *,
+        reference_time: datetime,
+        repository: Reference | None,
+    ) -> None:
+        self.client = client
+        self.image = image
+        self.reference_time = reference_time
+        self.repository = repository
+        self._bundles: list[SignatureLayer] | None = None
+
+    def _tag(self, suffix: str) -> list[SignatureLayer]:
+        where = attachment_ref(self.image.ref, suffix, repository=self.repository)
+        return fetch_attachment_layers(self.client, where)
+
+    def _bundle_layers(self) -> list[SignatureLayer]:
+        if self._bundles is None:
+            self._bundles = fetch_bundle_layers(self.client, self.image.ref)
+        return self._bundles
+
+    def _with_bundles(
+        self, evaluate: Callable[[Sequence[SignatureLayer]], T], legacy: Sequence[SignatureLayer]
+    ) -> T:
+        """Evaluate the legacy layers; if they fall short, evaluate them with the bundles."""
+        try:
+            return evaluate(legacy)
+        except VerificationFailed:
+            extra = self._bundle_layers()
+            if not extra:
+                raise
+        return evaluate([*legacy, *extra])
+
+    def signatures(self, policy: Policy) -> SignatureVerdict:
+        return self._with_bundles(
+            lambda found: evaluate_signatures(
+                found,
+                policy,
+                image_digest=self.image.digest,
+                reference_time=self.reference_time,
+            ),
+            self._tag("sig"),
+        )
+
+    def attestations(
+        self, policy: Policy, rules: Sequence[AttestationRule]
+    ) -> tuple[AttestationVerdict, ...]:
+        layers = self._tag("att")
+
+        def evaluate(rule: AttestationRule) -> AttestationVerdict:
+            return self._with_bundles(
+                lambda found: evaluate_attestation(
+                    found,
+                    policy,
+                    rule,
+                    image_digest=self.image.digest,
+                    reference_time=self.reference_time,
+                ),
+                layers,
+            )
+
+        return tuple(evaluate(rule) for rule in rules)
 
 
 def _pinned(client: RegistryClient, ref: Reference, *, known_to_exist: bool) -> ResolvedImage:
@@ -97,13 +176,8 @@ def verify_signatures(
         CheckFailed: The registry could not be read or returned malformed data.
     """
     image = _pinned(client, ref, known_to_exist=known_to_exist)
-    layers = fetch_attachment_layers(
-        client, attachment_ref(image.ref, "sig", repository=repository)
-    )
-    verdict = evaluate_signatures(
-        layers, policy, image_digest=image.digest, reference_time=reference_time
-    )
-    return SignatureVerification(image, verdict)
+    found = _Attachments(client, image, reference_time=reference_time, repository=repository)
+    return SignatureVerification(image, found.signatures(policy))
 
 
 def verify_attestations(
@@ -139,16 +213,8 @@ def verify_attestations(
     """
     if image is None:
         image = _pinned(client, ref, known_to_exist=False)
-    layers = fetch_attachment_layers(
-        client, attachment_ref(image.ref, "att", repository=repository)
-    )
-    verdicts = tuple(
-        evaluate_attestation(
-            layers, policy, rule, image_digest=image.digest, reference_time=reference_time
-        )
-        for rule in rules
-    )
-    return AttestationsVerification(image, verdicts)
+    found = _Attachments(client, image, reference_time=reference_time, repository=repository)
+    return AttestationsVerification(image, found.attestations(policy, rules))
 
 
 def verify_image(
@@ -166,23 +232,8 @@ def verify_image(
         VerificationFailed: A signature or attestation requirement failed.
         CheckFailed: The registry could not be read or returned malformed data.
     """
-    signatures = verify_signatures(
-        client,
-        ref,
-        policy,
-        reference_time=reference_time,
-        repository=repository,
-        known_to_exist=known_to_exist,
-    )
-    attestations: tuple[AttestationVerdict, ...] = ()
-    if policy.attestations:
-        attestations = verify_attestations(
-            client,
-            ref,
-            policy,
-            policy.attestations,
-            reference_time=reference_time,
-            repository=repository,
-            image=signatures.image,
-        ).verdicts
-    return ImageVerification(signatures.image, signatures.verdict, attestations)
+    image = _pinned(client, ref, known_to_exist=known_to_exist)
+    found = _Attachments(client, image, reference_time=reference_time, repository=repository)
+    signatures = found.signatures(policy)
+    attestations = found.attestations(policy, policy.attestations) if policy.attestations else ()
+    return ImageVerification(image, signatures, attestations)

@@ -25,7 +25,13 @@ class MockRegistry:
         self.sleeps: list[float] = []
         self._clients: list[RegistryClient] = []
 
-    def client(self, handler: Handler, **overrides: object) -> RegistryClient:
+    def client(
+        self,
+        handler: Handler,
+        *,
+        sleep: Callable[[float], None] | None = None,
+        **overrides: object,
+    ) -> RegistryClient:
         def record(request: httpx.Request) -> httpx.Response:
             self.requests.append(request)
             return handler(request)
@@ -42,7 +48,7 @@ class MockRegistry:
             config,
             transport=httpx.MockTransport(record),
             credentials=CredentialStore(config, environ={}),
-            sleep=self.sleeps.append,
+            sleep=sleep or self.sleeps.append,
         )
         client = RegistryClient(config, backend=backend)
         self._clients.append(client)

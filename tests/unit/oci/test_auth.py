@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sealgate.errors import RegistryError
+from sealgate.errors import RegistryError, Unauthorized
 from sealgate.oci import OCI_MANIFEST, Reference, digest_of
 from sealgate.oci.auth import parse_www_authenticate
 from tests.unit.oci.conftest import MockRegistry
@@ -109,7 +109,7 @@ def test_token_with_basic_credentials(mock_registry: MockRegistry) -> None:
 def test_token_refused_message_has_no_secrets(mock_registry: MockRegistry) -> None:
     handler, _ = _bearer_registry(expected_basic="Basic nope")
     client = mock_registry.client(handler, username="me", password=PASSWORD)
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(Unauthorized) as info:
         client.get_manifest(REF)
     assert info.value.status == 401
     assert PASSWORD not in str(info.value) and "Basic" not in str(info.value)
@@ -177,11 +177,124 @@ def test_basic_challenge(mock_registry: MockRegistry) -> None:
     assert len(mock_registry.requests) == 3
 
 
-def test_no_credentials_means_401_error(mock_registry: MockRegistry) -> None:
+def test_no_credentials_means_unauthorized(mock_registry: MockRegistry) -> None:
     client = mock_registry.client(
         lambda r: httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="r"'})
     )
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(Unauthorized) as info:
         client.get_manifest(REF)
     assert info.value.status == 401
+    assert info.value.reason == "unauthorized"
     assert len(mock_registry.requests) == 1
+
+
+def _plain_http_bearer(realm: str, seen: list[httpx.Request]) -> Callable[..., httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/token":
+            seen.append(request)
+            return httpx.Response(200, json={"token": TOKEN})
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return httpx.Response(401, headers={"WWW-Authenticate": f'Bearer realm="{realm}"'})
+        return httpx.Response(200, content=MANIFEST, headers={"Content-Type": OCI_MANIFEST})
+
+    return handler
+
+
+def test_credentials_never_go_to_a_plain_http_realm_on_another_host(
+    mock_registry: MockRegistry,
+) -> None:
+    seen: list[httpx.Request] = []
+    client = mock_registry.client(
+        _plain_http_bearer("http://elsewhere.test/token", seen),
+        username="me",
+        password=PASSWORD,
+        insecure_registries=frozenset({"registry.test"}),
+    )
+    with pytest.raises(RegistryError, match="plain HTTP to another host") as info:
+        client.get_manifest(REF)
+    assert seen == [], "the foreign realm must not even be asked"
+    assert PASSWORD not in str(info.value)
+
+
+def test_anonymous_token_from_a_plain_http_realm_on_another_host(
+    mock_registry: MockRegistry,
+) -> None:
+    # Nothing secret is sent, and the token then travels to the plain-HTTP registry anyway.
+    seen: list[httpx.Request] = []
+    client = mock_registry.client(
+        _plain_http_bearer("http://elsewhere.test/token", seen),
+        insecure_registries=frozenset({"registry.test"}),
+    )
+    assert client.get_manifest(REF).digest == digest_of(MANIFEST)
+    assert len(seen) == 1 and "authorization" not in seen[0].headers
+
+
+def test_credentials_to_a_plain_http_realm_on_the_registry_host(
+    mock_registry: MockRegistry,
+) -> None:
+    seen: list[httpx.Request] = []
+    client = mock_registry.client(
+        _plain_http_bearer("http://registry.test:5001/token", seen),
+        username="me",
+        password=PASSWORD,
+        insecure_registries=frozenset({"registry.test"}),
+    )
+    assert client.get_manifest(REF).digest == digest_of(MANIFEST)
+    assert seen[0].headers["authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize(
+    "expires_in",
+    [
+        "10" + "0" * 400,  # 10**400: an int Python parses but float() cannot hold
+        "1e400",  # infinity
+        "NaN",
+        "-5",
+        "0",
+        '"3600"',
+        "true",
+        "null",
+    ],
+)
+def test_absurd_token_lifetimes_are_clamped(mock_registry: MockRegistry, expires_in: str) -> None:
+    fetched = {"token": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "auth.test":
+            fetched["token"] += 1
+            body = f'{{"token": "{TOKEN}", "expires_in": {expires_in}}}'.encode()
+            return httpx.Response(200, content=body)
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return httpx.Response(
+                401, headers={"WWW-Authenticate": 'Bearer realm="https://auth.test/t"'}
+            )
+        return httpx.Response(200, content=MANIFEST, headers={"Content-Type": OCI_MANIFEST})
+
+    client = mock_registry.client(handler)
+    client.get_manifest(REF)
+    client.get_manifest(REF)
+    assert fetched["token"] == 1, "a clamped lifetime still caches the token"
+
+
+def test_token_lifetime_never_beyond_a_day() -> None:
+    from sealgate.oci.auth import _token_lifetime
+
+    assert _token_lifetime(10**400) == 86400.0
+    assert _token_lifetime(float("inf")) == 86400.0
+    assert _token_lifetime(float("nan")) == 60.0
+    assert _token_lifetime(-1) == 60.0
+    assert _token_lifetime(300) == 300.0
+
+
+def test_token_server_403_is_unauthorized(mock_registry: MockRegistry) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "auth.test":
+            return httpx.Response(403, json={"details": "no"})
+        return httpx.Response(
+            401, headers={"WWW-Authenticate": 'Bearer realm="https://auth.test/t"'}
+        )
+
+    client = mock_registry.client(handler)
+    with pytest.raises(Unauthorized) as info:
+        client.get_manifest(REF)
+    assert info.value.status == 403

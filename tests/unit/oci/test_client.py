@@ -7,12 +7,15 @@ import json
 import pytest
 
 from sealgate.config import ClientConfig
+from sealgate.deadline import Deadline
 from sealgate.errors import (
+    CheckFailed,
+    ExitCode,
     ImageNotFound,
     IntegrityError,
+    InternalError,
     LimitExceeded,
     MalformedData,
-    RegistryError,
     UsageError,
 )
 from sealgate.oci import OCI_INDEX, OCI_MANIFEST, Reference, RegistryClient, digest_of
@@ -173,16 +176,58 @@ def test_referrers_fallback_not_an_index(client: RegistryClient) -> None:
         client.referrers(REF.with_digest(subject))
 
 
-def test_backend_exceptions_wrapped(fake: FakeRegistry) -> None:
+def test_a_backend_bug_is_an_internal_error_not_unreachable(fake: FakeRegistry) -> None:
+    # A backend maps the failures it expects itself; anything else escaping it is a bug,
+    # which must never read as "unreachable" (soft-failed as a registry outage).
     class Broken(FakeRegistry):
-        def list_tags(self, ref: Reference, *, max_pages: int, max_page_bytes: int) -> list[str]:
-            raise OSError("disk on fire")
+        def list_tags(
+            self, ref: Reference, *, max_pages: int, max_page_bytes: int, deadline: Deadline
+        ) -> list[str]:
+            raise KeyError("tags")
 
     client = RegistryClient(backend=Broken())
-    with pytest.raises(RegistryError, match="OSError"):
+    with pytest.raises(InternalError, match="KeyError") as info:
         client.list_tags(REF)
+    assert info.value.exit_code == ExitCode.INTERNAL == 70
+    assert info.value.reason == "internal"
+    assert not isinstance(info.value, CheckFailed)
 
 
 def test_close_and_context_manager(fake: FakeRegistry) -> None:
     with RegistryClient(backend=fake) as client:
         client.put_blob(REF, b"x")
+
+
+def test_resolve_hashes_a_tag_instead_of_trusting_the_digest_header(
+    client: RegistryClient, fake: FakeRegistry
+) -> None:
+    image = build_image(layers=1)
+    push_image(client, REF, image)
+    fake.announce_digest = "sha256:" + "e" * 64  # the header names another manifest
+    with pytest.raises(IntegrityError, match="announced"):
+        client.resolve(REF)
+    assert ("GET manifest", REF.name, "v1") in fake.requests
+    assert ("HEAD manifest", REF.name, "v1") not in fake.requests
+
+
+def test_resolve_of_a_tag_is_the_digest_of_the_bytes(
+    client: RegistryClient, fake: FakeRegistry
+) -> None:
+    image = build_image(layers=1)
+    push_image(client, REF, image)
+    assert client.resolve(REF).digest == image.digest == digest_of(image.manifest)
+
+
+def test_resolve_of_a_digest_trusts_head_only_when_it_echoes_that_digest(
+    client: RegistryClient, fake: FakeRegistry
+) -> None:
+    image = build_image(layers=1)
+    push_image(client, REF, image)
+    pinned = Reference(REF.registry, REF.repository, digest=image.digest)
+    assert client.resolve(pinned).digest == image.digest
+    assert fake.requests[-1][0] == "HEAD manifest"
+    fake.announce_digest = "sha256:" + "e" * 64
+    fake.requests.clear()
+    with pytest.raises(IntegrityError):
+        client.resolve(pinned)  # HEAD disagreed, so GET: and the GET's header lies too
+    assert [op for op, _, _ in fake.requests] == ["HEAD manifest", "GET manifest"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sealgate.errors import ImageNotFound, IntegrityError, RegistryError
+from sealgate.errors import CheckFailed, ImageNotFound, IntegrityError, InternalError, RegistryError
 from sealgate.oci import OCI_INDEX, OCI_MANIFEST, Reference, RegistryClient, digest_of
 from tests.support.images import build_image, build_index, push_image, write_layout
 
@@ -120,3 +120,17 @@ def test_malformed_index_json(tmp_path: Path, client: RegistryClient) -> None:
 
     with pytest.raises(MalformedData):
         client.get_manifest(Reference.parse(f"oci:{tmp_path / 'bad'}:v1"))
+
+
+def test_unreadable_layout_blob_is_a_check_failure_not_a_bug(tmp_path: Path) -> None:
+    # An OSError while reading a layout is an expected failure the backend maps itself.
+    layout = Reference.parse(f"oci:{tmp_path / 'img'}")
+    digest = "sha256:" + "ab" * 32
+    (tmp_path / "img" / "blobs" / "sha256" / ("ab" * 32)).mkdir(parents=True)
+    with RegistryClient() as client:
+        # The cap is above a directory's st_size, so the failure is the read itself.
+        with pytest.raises(CheckFailed) as info:
+            client.get_blob(layout, digest, max_bytes=1 << 20)
+        assert not isinstance(info.value, InternalError)
+        with pytest.raises(CheckFailed), client.open_blob(layout, digest, max_bytes=1 << 20) as f:
+            f.read()

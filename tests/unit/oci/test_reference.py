@@ -60,6 +60,12 @@ INVALID = [
     "foo bar",
     "a/" + "b" * 300,
     "[::1/foo",
+    # An uppercase first component is not a registry (go-containerregistry's rule): it is a
+    # Docker Hub path, and uppercase is invalid there. Never rewritten into another name.
+    "REGISTRY/app:1",
+    "Registry/app",
+    "LOCALHOST/app",
+    "Foo/bar/baz",
 ]
 
 
@@ -138,3 +144,21 @@ def test_layout_relative_path_becomes_absolute() -> None:
 def test_layout_invalid(text: str) -> None:
     with pytest.raises(UsageError):
         Reference.parse(text)
+
+
+@pytest.mark.parametrize("text", ["REGISTRY/app:1", "MyRegistry/team/app"])
+def test_uppercase_first_component_is_refused_not_lowercased(text: str) -> None:
+    # Lowercasing "REGISTRY" made a host "registry" whose name, written back out as
+    # "registry/app", parses as the Docker Hub repository registry/app: another image.
+    with pytest.raises(UsageError, match="lowercase"):
+        Reference.parse(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["Registry.Example.COM/x:1", "REG.IO:5000/a/b", "localhost/x", "[::1]:5000/x"]
+)
+def test_a_written_name_parses_back_to_the_same_repository(text: str) -> None:
+    ref = Reference.parse(text)
+    again = Reference.parse(ref.name)
+    assert (again.registry, again.repository) == (ref.registry, ref.repository)
+    assert ref.registry != "index.docker.io"

@@ -1,0 +1,77 @@
+"""A fault-injecting registry front: a seeded share of requests fails in one of several ways.
+
+Faults: 5xx, 429 with ``Retry-After``, a connection reset before the answer or in the middle of
+its body, a body cut short of its ``Content-Length``, and a delay. The draw for a request
+depends only on the seed and the request's position in the sequence the front received, so a
+client that sends one request at a time (``gate --concurrency 1``) meets the same faults on
+every run, whatever random digests its images have.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from tests.support.registry_front import (
+    Action,
+    Answer,
+    Forward,
+    RegistryFront,
+    Reset,
+    Truncate,
+)
+
+FAULT_KINDS = ("5xx", "429", "reset-before", "reset-mid-body", "truncated", "delay")
+
+
+@dataclass
+class FaultPlan:
+    """Decides, per request, whether and how to fail it."""
+
+    seed: int
+    rate: float = 0.3
+    #: Longest injected delay; keep it well under the client's per-request timeout.
+    max_delay_s: float = 0.3
+    injected: Counter[str] = field(default_factory=Counter)
+    _sent: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _rng(self) -> random.Random:
+        with self._lock:
+            position = self._sent
+            self._sent += 1
+        key = f"{self.seed}:{position}".encode()
+        # Not for security: a reproducible draw per request position.
+        return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))  # noqa: S311
+
+    def __call__(self, method: str, path: str, n: int) -> Action:
+        del method, n
+        rng = self._rng()
+        if rng.random() >= self.rate or not path.startswith("/v2/"):
+            return Forward()
+        kind = rng.choice(FAULT_KINDS)
+        self.injected[kind] += 1
+        faults: dict[str, Callable[[], Action]] = {
+            "5xx": lambda: Answer(rng.choice((500, 502, 503)), {}, b"oops"),
+            "429": lambda: Answer(429, {"Retry-After": str(rng.choice((0, 1)))}, b"slow down"),
+            "reset-before": Reset,
+            "reset-mid-body": lambda: Reset(after_fraction=rng.uniform(0.1, 0.9)),
+            "truncated": lambda: Truncate(fraction=rng.uniform(0.0, 0.9)),
+            "delay": lambda: Forward(delay_s=rng.uniform(0.05, self.max_delay_s)),
+        }
+        return faults[kind]()
+
+
+@contextmanager
+def fault_proxy(upstream: str, *, seed: int, rate: float = 0.3) -> Iterator[RegistryFront]:
+    """A running front for ``upstream`` that fails ``rate`` of requests; ``.plan.injected``."""
+    front = RegistryFront(upstream, FaultPlan(seed=seed, rate=rate)).start()
+    try:
+        yield front
+    finally:
+        front.stop()
