@@ -19,11 +19,12 @@ import re
 
 from sealgate.checks.authorities import Authority, StaticAuthority
 from sealgate.checks.conditions import StatementCondition
-from sealgate.checks.keyless_identity import IdentitySpec, KeylessAuthority
+from sealgate.checks.keyless_identity import KeylessAuthority
 from sealgate.checks.tlog import TlogPolicy
 from sealgate.errors import ConfigError
 from sealgate.policy.loaders._common import (
     LoadOptions,
+    identity_spec,
     key_authority,
     predicate_type,
     repository,
@@ -112,24 +113,6 @@ def _keys(node: Node, name: str) -> list[Authority]:
     ]
 
 
-def _identity(node: Node) -> IdentitySpec:
-    fields = node.fields({"issuer", "subject", "issuerRegExp", "subjectRegExp"})
-    values = {k: fields[k].string() for k in fields}
-    if "issuer" in values and "issuerRegExp" in values:
-        node.fail("issuer and issuerRegExp are mutually exclusive")
-    if "subject" in values and "subjectRegExp" in values:
-        node.fail("subject and subjectRegExp are mutually exclusive")
-    try:
-        return IdentitySpec(
-            values.get("issuer", ""),
-            values.get("subject", ""),
-            values.get("issuerRegExp", ""),
-            values.get("subjectRegExp", ""),
-        )
-    except ConfigError as err:
-        node.fail(err.message)
-
-
 def _keyless(node: Node, name: str, options: LoadOptions) -> KeylessAuthority:
     fields = node.fields(
         {"url", "identities", "ca-cert", "insecureIgnoreSCT"},
@@ -152,7 +135,7 @@ def _keyless(node: Node, name: str, options: LoadOptions) -> KeylessAuthority:
     if "url" in fields and "ca-cert" in fields:
         node.fail("url and ca-cert are mutually exclusive")
     ignore_sct = fields["insecureIgnoreSCT"].boolean() if "insecureIgnoreSCT" in fields else False
-    identities = tuple(_identity(i) for i in fields["identities"].items(allow_empty=False))
+    identities = tuple(identity_spec(i) for i in fields["identities"].items(allow_empty=False))
     url = (
         fields["url"].string()
         if "url" in fields
