@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_trust,
         cmd_verify,
         cmd_verify_blob,
+        cmd_webhook,
     )
 
     parser = _Parser(
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_gate,
         cmd_policy,
         cmd_trust,
+        cmd_webhook,
     )
     for module in modules:
         module.register(sub)

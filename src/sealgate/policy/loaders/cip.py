@@ -41,10 +41,19 @@ from sealgate.policy.resources import (
     SigstoreResourceMatch,
 )
 
-__all__ = ["API_VERSIONS", "KIND", "label_selector", "load_cluster_image_policy"]
+__all__ = [
+    "API_VERSIONS",
+    "KIND",
+    "MUTATE_ANNOTATION",
+    "label_selector",
+    "load_cluster_image_policy",
+]
 
 API_VERSIONS = ("policy.sigstore.dev/v1alpha1", "policy.sigstore.dev/v1beta1")
 KIND = "ClusterImagePolicy"
+#: sealgate's option on a ClusterImagePolicy: the admission webhook pins matched images to the
+#: digest it verified (policy-controller has no per-policy switch for this).
+MUTATE_ANNOTATION = "sealgate.dev/mutate-digest"
 
 _PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.DOTALL)
 _SECRETS = "this build reads keys written inline in the policy only (use key.data)"
@@ -253,6 +262,13 @@ def load_cluster_image_policy(root: Node, options: LoadOptions) -> list[ImagePol
         required={"name"},
     )
     name = meta["name"].string()
+    mutate = False
+    if "annotations" in meta:
+        annotations = meta["annotations"].string_map()
+        choice = annotations.get(MUTATE_ANNOTATION, "false")
+        if choice not in ("true", "false"):
+            meta["annotations"].fail(f'{MUTATE_ANNOTATION} must be "true" or "false"')
+        mutate = choice == "true"
     spec = top["spec"].fields(
         {"images", "authorities", "policy", "mode", "match"}, required={"images", "authorities"}
     )
@@ -294,5 +310,6 @@ def load_cluster_image_policy(root: Node, options: LoadOptions) -> list[ImagePol
             mode="warn" if mode == "warn" else "enforce",
             match=match,
             script=script,
+            mutate_digest=mutate,
         )
     ]

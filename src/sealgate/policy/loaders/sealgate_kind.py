@@ -23,6 +23,7 @@ every field; a field not listed there is refused::
       threshold: 1                               # distinct authorities
       tlog: {required: true, rekorKeys: ["-----BEGIN PUBLIC KEY-----..."]}
       annotations: {env: prod}
+      mutateDigest: true                         # the webhook pins images to their digest
       attestations:
         - name: sbom
           predicateType: cyclonedx
@@ -159,6 +160,7 @@ def load_sealgate_policy(root: Node, options: LoadOptions) -> list[ImagePolicy]:
             "tlog",
             "annotations",
             "attestations",
+            "mutateDigest",
         },
         required={"images", "authorities"},
     )
@@ -200,5 +202,6 @@ def load_sealgate_policy(root: Node, options: LoadOptions) -> list[ImagePolicy]:
             groups=(RequirementGroup("authorities", (Requirement("authorities", policy),)),),
             mode="warn" if mode == "warn" else "enforce",
             match=_match(spec["match"]) if "match" in spec else None,
+            mutate_digest=spec["mutateDigest"].boolean() if "mutateDigest" in spec else False,
         )
     ]
