@@ -35,9 +35,7 @@ def register(sub: Any) -> None:
     gen.set_defaults(handler=_generate)
 
     pub = sub.add_parser("public-key", help="print the public key of a private key")
-    pub.add_argument(
-        "--key", required=True, help="private key: path, env://VAR or pkcs11:... URI"
-    )
+    pub.add_argument("--key", required=True, help="private key: path, env://VAR or pkcs11:... URI")
     pub.add_argument("--outfile", type=Path, help="write here instead of stdout")
     pub.set_defaults(handler=_public_key)
 

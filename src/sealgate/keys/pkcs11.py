@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -32,9 +32,6 @@ from sealgate.errors import KeyMaterialError, SignatureInvalid, UsageError
 from sealgate.keys.crypto import verifier_from_public_key
 from sealgate.keys.pkcs11_uri import Pkcs11Uri
 from sealgate.keys.protocols import Verifier
-
-if TYPE_CHECKING:
-    import pkcs11
 
 __all__ = ["Pkcs11Signer", "generate_token_key_pair", "open_token_signer", "token_verifier"]
 
@@ -56,7 +53,7 @@ def _module() -> Any:
     return pkcs11
 
 
-def _load_library(uri: Pkcs11Uri) -> pkcs11.lib:
+def _load_library(uri: Pkcs11Uri) -> Any:
     module = _module()
     path = Path(uri.module_path)
     if not path.is_file():
@@ -72,7 +69,7 @@ def _load_library(uri: Pkcs11Uri) -> pkcs11.lib:
     return library
 
 
-def _release_library(uri: Pkcs11Uri, library: pkcs11.lib) -> None:
+def _release_library(uri: Pkcs11Uri, library: Any) -> None:
     with _libraries_lock:
         left = _open_sessions.get(uri.module_path, 1) - 1
         _open_sessions[uri.module_path] = left
@@ -81,16 +78,16 @@ def _release_library(uri: Pkcs11Uri, library: pkcs11.lib) -> None:
             library.finalize()
 
 
-def _find_token(library: pkcs11.lib, uri: Pkcs11Uri) -> pkcs11.Token:
+def _find_token(library: Any, uri: Pkcs11Uri) -> Any:
     module = _module()
     try:
         if uri.slot_id is not None:
             for slot in library.get_slots(token_present=True):
                 if slot.slot_id == uri.slot_id:
-                    token: pkcs11.Token = slot.get_token()
+                    token: Any = slot.get_token()
                     return token
             raise KeyMaterialError(f"PKCS#11: no token in slot-id={uri.slot_id}")
-        found: pkcs11.Token = library.get_token(token_label=uri.token)
+        found: Any = library.get_token(token_label=uri.token)
         return found
     except module.NoSuchToken as err:
         raise KeyMaterialError(f"PKCS#11: no token labelled {uri.token!r}") from err
@@ -102,7 +99,7 @@ def _find_token(library: pkcs11.lib, uri: Pkcs11Uri) -> pkcs11.Token:
         raise KeyMaterialError(f"PKCS#11: cannot list tokens ({type(err).__name__})") from err
 
 
-def _pin_for(uri: Pkcs11Uri, token: pkcs11.Token, *, required: bool) -> str | None:
+def _pin_for(uri: Pkcs11Uri, token: Any, *, required: bool) -> str | None:
     """The PIN to log in with; prompts on a terminal when the token wants one and none given."""
     if uri.pin is not None:
         return uri.pin
@@ -118,14 +115,14 @@ def _pin_for(uri: Pkcs11Uri, token: pkcs11.Token, *, required: bool) -> str | No
 
 
 @contextmanager
-def _session(uri: Pkcs11Uri, *, login: bool, rw: bool = False) -> Iterator[pkcs11.Session]:
+def _session(uri: Pkcs11Uri, *, login: bool, rw: bool = False) -> Iterator[Any]:
     module = _module()
     library = _load_library(uri)
     try:
         token = _find_token(library, uri)
         pin = _pin_for(uri, token, required=rw) if login else None
         try:
-            session: pkcs11.Session = token.open(rw=rw, user_pin=pin)
+            session: Any = token.open(rw=rw, user_pin=pin)
         except (module.PinIncorrect, module.PinLenRange) as err:
             raise KeyMaterialError(f"PKCS#11 token {uri.describe_token()}: wrong PIN") from err
         except module.PinLocked as err:
@@ -141,7 +138,7 @@ def _session(uri: Pkcs11Uri, *, login: bool, rw: bool = False) -> Iterator[pkcs1
         _release_library(uri, library)
 
 
-def _get(session: pkcs11.Session, uri: Pkcs11Uri, object_class: Any) -> Any:
+def _get(session: Any, uri: Pkcs11Uri, object_class: Any) -> Any:
     """The one object of ``object_class`` the URI names (id wins over label, as in cosign)."""
     module = _module()
     search: dict[str, Any] = {"object_class": object_class}
@@ -160,7 +157,7 @@ def _get(session: pkcs11.Session, uri: Pkcs11Uri, object_class: Any) -> Any:
         ) from err
 
 
-def _public_key(session: pkcs11.Session, uri: Pkcs11Uri) -> Verifier:
+def _public_key(session: Any, uri: Pkcs11Uri) -> Verifier:
     """The key pair's public half: its public-key object, else a certificate with its id/label."""
     module = _module()
     public = _get(session, uri, module.ObjectClass.PUBLIC_KEY)
@@ -172,7 +169,8 @@ def _public_key(session: pkcs11.Session, uri: Pkcs11Uri) -> Verifier:
             if public.key_type == module.KeyType.RSA:
                 modulus = int.from_bytes(public[module.Attribute.MODULUS], "big")
                 exponent = int.from_bytes(public[module.Attribute.PUBLIC_EXPONENT], "big")
-                return verifier_from_public_key(rsa.RSAPublicNumbers(exponent, modulus).public_key())
+                numbers = rsa.RSAPublicNumbers(exponent, modulus)
+                return verifier_from_public_key(numbers.public_key())
             raise KeyMaterialError(
                 f"PKCS#11 key {uri.describe_key()}: {public.key_type.name} keys are not supported "
                 "(ECDSA and RSA are)"

@@ -208,8 +208,6 @@ def redact_key_ref(ref: str) -> str:
     if not sep:
         return ref
     kept = [
-        item
-        for item in query.split("&")
-        if item and item.partition("=")[0] not in _SECRET_ATTRS
+        item for item in query.split("&") if item and item.partition("=")[0] not in _SECRET_ATTRS
     ]
     return path_part + ("?" + "&".join(kept) if kept else "")
