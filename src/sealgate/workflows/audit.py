@@ -17,6 +17,7 @@ known signer), ``unsigned``, or ``error`` (could not be read: never counted as a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from sealgate.errors import (
 )
 from sealgate.formats.cosign_manifest import SignatureLayer
 from sealgate.formats.intoto import parse_statement
+from sealgate.formats.simplesigning import SimpleSigningPayload, parse_payload
 from sealgate.oci import Reference, RegistryClient
 from sealgate.policy import Policy
 from sealgate.sigstore_checks import certificate_identity
@@ -62,6 +64,8 @@ StorageFormat = Literal["legacy", "bundle"]
 
 #: Predicate types of SBOM attestations (cosign ``--type cyclonedx``/``spdx``/``spdxjson``).
 SBOM_PREDICATE_PREFIXES = ("https://cyclonedx.org/bom", "https://spdx.dev/Document")
+_MAX_ANNOTATIONS = 16
+_MAX_ANNOTATION_CHARS = 256
 # Refusals that only say "this authority did not sign it": the signer is someone else.
 _NOT_MINE = (SignatureInvalid, WrongIdentity, UntrustedChain)
 
@@ -112,6 +116,8 @@ class Finding:
         signer: Who vouched (authority names), or who it claims to be (unverified).
         predicate_type: The statement's predicate type (attestations; "" if unreadable).
         detail: Why it does not count, when it does not.
+        annotations: A signature payload's ``optional`` pairs (cosign ``-a``), capped; as the
+            registry holds them, so hostile until escaped.
     """
 
     kind: Literal["signature", "attestation"]
@@ -121,6 +127,7 @@ class Finding:
     signer: str
     predicate_type: str = ""
     detail: str = ""
+    annotations: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_sbom(self) -> bool:
@@ -223,6 +230,21 @@ def _predicate_type(result: SignatureResult[Any]) -> str:
         return ""
 
 
+def _annotations(result: SignatureResult[Any]) -> tuple[tuple[str, str], ...]:
+    claims = result.claims
+    optional = claims.optional if isinstance(claims, SimpleSigningPayload) else None
+    if claims is None and result.thing is not None and result.thing.kind == "simplesigning":
+        try:  # what an unverified payload says, for display only
+            optional = parse_payload(result.thing.payload).optional
+        except SealgateError:
+            optional = None
+    pairs = []
+    for key, value in list((optional or {}).items())[:_MAX_ANNOTATIONS]:
+        text = value if isinstance(value, str) else json.dumps(value)
+        pairs.append((str(key)[:_MAX_ANNOTATION_CHARS], text[:_MAX_ANNOTATION_CHARS]))
+    return tuple(pairs)
+
+
 def _finding(
     result: SignatureResult[Any],
     trust: AuditTrust,
@@ -232,8 +254,10 @@ def _finding(
     predicate = _predicate_type(result) if kind == "attestation" else ""
     detail = result.error.message if result.error is not None else ""
 
+    notes = _annotations(result) if kind == "signature" else ()
+
     def make(status: FindingStatus, signer: str) -> Finding:
-        return Finding(kind, storage, result.label, status, signer, predicate, detail)
+        return Finding(kind, storage, result.label, status, signer, predicate, detail, notes)
 
     if result.ok:
         roles = {trust.role(a.authority) for a in result.accepted}
@@ -297,10 +321,8 @@ def audit_image(
 
 def unresolved_audit(image: UnresolvedImage) -> ImageAudit:
     """The audit entry of a reference that could not be resolved."""
-    tags = (image.ref.tag,) if image.ref.tag and image.ref.digest is None else ()
-    return ImageAudit(
-        image.ref.name, image.ref.digest or "", tags, str(image.ref), error=image.error.message
-    )
+    tags = (image.tag,) if image.tag else ()
+    return ImageAudit(image.repository, "", tags, image.reference, error=image.error.message)
 
 
 def run_audit(

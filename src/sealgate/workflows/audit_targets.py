@@ -10,7 +10,7 @@ belong to the digest, so each digest is checked once.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -31,7 +31,6 @@ __all__ = [
     "parse_repository",
     "repository_images",
     "resolve_targets",
-    "tag_references",
 ]
 
 # cosign's attachment tags and the OCI referrers fallback tag: `sha256-<hex>[.<suffix>]`.
@@ -64,9 +63,18 @@ class AuditTarget:
 
 @dataclass(frozen=True)
 class UnresolvedImage:
-    """A reference that could not be resolved to a digest, and why (one line)."""
+    """An image that could not be resolved to a digest, and why.
 
-    ref: Reference
+    Attributes:
+        repository: ``registry/repository``.
+        reference: How it was named (a tag from a registry may not even be a valid tag).
+        tag: The tag, if it was named by one.
+        error: Why (one line).
+    """
+
+    repository: str
+    reference: str
+    tag: str
     error: SealgateError
 
 
@@ -88,8 +96,13 @@ def parse_repository(text: str) -> Reference:
     return Reference(registry=ref.registry, repository=ref.repository, layout=ref.layout)
 
 
-def repository_images(client: RegistryClient, repository: Reference, *, limit: int) -> list[str]:
-    """The image tags of ``repository`` (attachment tags left out), sorted.
+def repository_images(
+    client: RegistryClient, repository: Reference, *, limit: int
+) -> tuple[list[Reference], list[UnresolvedImage]]:
+    """The image tags of ``repository`` (attachment tags left out), sorted, as references.
+
+    A name the registry lists that is not a valid tag is returned as unresolved: it is
+    reported, never used to build a request.
 
     Raises:
         ImageNotFound: the repository does not exist or holds no image tag.
@@ -101,7 +114,15 @@ def repository_images(client: RegistryClient, repository: Reference, *, limit: i
         raise ImageNotFound(f"repository {repository.name} not found (or it has no image tags)")
     if len(tags) > limit:
         raise LimitExceeded(f"{repository.name}: {len(tags)} tags; limit {limit} (--max-images)")
-    return tags
+    refs: list[Reference] = []
+    bad: list[UnresolvedImage] = []
+    for tag in tags:
+        try:
+            refs.append(repository.with_tag(tag))
+        except UsageError as error:
+            text = f"{repository.name}:{tag}"
+            bad.append(UnresolvedImage(repository.name, text, tag, error))
+    return refs, bad
 
 
 def catalog_repositories(client: RegistryClient, registry: str) -> list[Reference]:
@@ -156,7 +177,8 @@ def resolve_targets(
     unresolved: list[UnresolvedImage] = []
     for ref, answer in zip(ordered, answers, strict=True):
         if isinstance(answer, SealgateError):
-            unresolved.append(UnresolvedImage(ref, answer))
+            tag = ref.tag if ref.tag and ref.digest is None else ""
+            unresolved.append(UnresolvedImage(ref.name, str(ref), tag, answer))
             continue
         groups.setdefault((ref.name, answer), []).append(ref)
     targets = []
@@ -164,8 +186,3 @@ def resolve_targets(
         tags = sorted({m.tag for m in members if m.tag and m.digest is None})
         targets.append(AuditTarget(members[0].with_digest(digest), tuple(tags)))
     return targets, unresolved
-
-
-def tag_references(repository: Reference, tags: Sequence[str]) -> list[Reference]:
-    """``repository:tag`` for each tag."""
-    return [repository.with_tag(tag) for tag in tags]
