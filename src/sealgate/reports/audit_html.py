@@ -109,8 +109,9 @@ def _chart(report: AuditReport) -> dict[str, Any]:
         label = _LABELS.get(cls, "SBOM" if cls == "sbom" else "no SBOM")
         legend.append({"cls": cls, "x": x, "label": label})
         x += 28 + 7 * len(label)
+    caption_w = max(len(bar["caption"]) for bar in bars) * 7 + 16
     return {
-        "width": max(_LABEL_W + _BAR_W + 260, x + 8),
+        "width": max(_LABEL_W + _BAR_W + 8 + caption_w, x + 8),
         "height": _TOP + len(rows) * _ROW_H + 6,
         "bars": bars,
         "legend": legend,
