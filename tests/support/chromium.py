@@ -7,6 +7,7 @@ Every wait is bounded: a hung browser fails the test, never hangs it.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import select
@@ -58,23 +59,36 @@ def screenshot(page: Path, png: Path, *, width: int = 1300, height: int = 1000) 
     assert png.stat().st_size > 1000, "empty screenshot"
 
 
+def _high_pipe_end(ends: tuple[int, int], which: int) -> tuple[int, int]:
+    """Move the child's end of a pipe above fd 9, so moving it to 3 or 4 clobbers nothing."""
+    child = fcntl.fcntl(ends[which], fcntl.F_DUPFD, 10)
+    os.close(ends[which])
+    return (child, ends[1 - which])
+
+
 class DevTools:
     """A headless Chromium with one page open, driven over the DevTools pipe."""
 
     def __init__(self, page: Path) -> None:
         self._profile = tempfile.TemporaryDirectory()
-        to_browser_r, self._to_browser = os.pipe()
-        self._from_browser, from_browser_w = os.pipe()
+        # The browser's log, shown when it dies: where a failure to start is explained.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        to_browser_r, self._to_browser = _high_pipe_end(os.pipe(), 0)
+        from_browser_w, self._from_browser = _high_pipe_end(os.pipe()[::-1], 0)
         command = " ".join(
             [chromium_binary(), *_FLAGS, f"--user-data-dir={self._profile.name}"]
             + ["--remote-debugging-pipe", "about:blank"]
         )
-        self._process = subprocess.Popen(  # noqa: S602 - fixed argv, fds moved to 3 and 4
-            f"exec 3<&{to_browser_r} 4>&{from_browser_w}; exec {command}",
-            shell=True,
+        script = (
+            f"exec 3<&{to_browser_r} 4>&{from_browser_w} {to_browser_r}<&- {from_browser_w}>&-; "
+            f"exec {command}"
+        )
+        # bash, not sh: dash cannot redirect descriptors above 9.
+        self._process = subprocess.Popen(
+            ["/bin/bash", "-c", script],
             pass_fds=(to_browser_r, from_browser_w),
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self._log,
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -84,7 +98,8 @@ class DevTools:
         attached = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})
         self._session = attached["sessionId"]
         deadline = time.monotonic() + _TIMEOUT_S
-        while self.evaluate("document.readyState") != "complete":
+        loaded = f"location.href === {json.dumps(page.as_uri())} && document.readyState"
+        while self.evaluate(loaded) != "complete":
             assert time.monotonic() < deadline, "page did not load"
             time.sleep(0.05)
 
@@ -108,8 +123,12 @@ class DevTools:
             ready, _, _ = select.select([self._from_browser], [], [], left)
             if ready:
                 chunk = os.read(self._from_browser, 1 << 16)
-                assert chunk, "browser closed the pipe"
+                assert chunk, f"browser closed the pipe: {self._tail()}"
                 self._buffer += chunk
+
+    def _tail(self) -> str:
+        self._log.seek(0)
+        return self._log.read()[-2000:].decode("utf-8", "replace")
 
     def evaluate(self, expression: str) -> Any:
         """Evaluate JavaScript in the page; return its JSON value."""
@@ -133,6 +152,7 @@ class DevTools:
             self._process.wait(timeout=10)
         os.close(self._to_browser)
         os.close(self._from_browser)
+        self._log.close()
         self._profile.cleanup()
 
     def __enter__(self) -> DevTools:
