@@ -39,21 +39,41 @@ def _estate(
     sbom.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6"}))
     for image, key in ((images[0], "second"), (images[1], "first"), (images[3], "second")):
         signed = run(
-            ["sign", "--key", str(keys[key]), "-a", f"note={HOSTILE_NOTE}"]
-            + ["-a", f"script={HOSTILE_SCRIPT}", *flags, image],
+            [
+                "sign",
+                "--key",
+                str(keys[key]),
+                "-a",
+                f"note={HOSTILE_NOTE}",
+                "-a",
+                f"script={HOSTILE_SCRIPT}",
+                *flags,
+                image,
+            ],
             env,
         )
         assert signed.code == 0, signed.err
     attested = run(
-        ["attest", "--key", str(keys["second"]), "--type", "cyclonedx", "--predicate", str(sbom)]
-        + [*flags, images[0]],
+        [
+            "attest",
+            "--key",
+            str(keys["second"]),
+            "--type",
+            "cyclonedx",
+            "--predicate",
+            str(sbom),
+            *flags,
+            images[0],
+        ],
         env,
     )
     assert attested.code == 0, attested.err
     # An attestation whose predicate type is markup, signed by a key the audit does not know.
     private_pem, _ = generate_key_pair(b"stranger")
     stranger = load_signer_pem(private_pem, b"stranger")
-    target = Reference.parse(images[2]).with_digest(client.resolve(Reference.parse(images[2])).digest)
+    target = Reference.parse(images[2]).with_digest(
+        client.resolve(Reference.parse(images[2])).digest
+    )
     statement = json.dumps(
         {
             "_type": "https://in-toto.io/Statement/v0.1",
@@ -63,7 +83,12 @@ def _estate(
         }
     ).encode()
     attach_statement(
-        client, stranger, target, statement, predicate_type_uri=HOSTILE_TYPE, options=AttestOptions()
+        client,
+        stranger,
+        target,
+        statement,
+        predicate_type_uri=HOSTILE_TYPE,
+        options=AttestOptions(),
     )
     return images
 
@@ -117,7 +142,9 @@ def test_html_report_in_chromium(
             for key in ("images", "signed", "retired", "untrusted", "unsigned", "error"):
                 assert bar[key] == str(repository[key]), (repository["repository"], key)
             assert bar["noSbom"] == str(repository["noSbom"])
-        width = browser.evaluate("document.getElementById('coverage').getBoundingClientRect().width")
+        width = browser.evaluate(
+            "document.getElementById('coverage').getBoundingClientRect().width"
+        )
         assert width > 600
         rows = browser.evaluate(
             "Array.from(document.querySelectorAll('#images tbody tr')).map(r => r.dataset.status)"

@@ -62,7 +62,7 @@ def test_generate_key_pair_in_token_writes_only_the_public_key(
             assert key[pkcs11.Attribute.SENSITIVE] is True
             assert key[pkcs11.Attribute.EXTRACTABLE] is False
             with pytest.raises(pkcs11.AttributeSensitive):
-                key[pkcs11.Attribute.VALUE]  # noqa: B018 - the read itself must fail
+                key[pkcs11.Attribute.VALUE]
     finally:
         library.finalize()
     again = _run(
@@ -83,16 +83,33 @@ def test_sign_and_attest_in_the_token_verify_with_the_public_key(
     sbom = tmp_path / "bom.json"
     sbom.write_text(json.dumps(SBOM))
     attested = _run(
-        ["attest", "--key", hsm.uri("release"), "--type", "cyclonedx", "--predicate", str(sbom)]
-        + [*flags, image],
+        [
+            "attest",
+            "--key",
+            hsm.uri("release"),
+            "--type",
+            "cyclonedx",
+            "--predicate",
+            str(sbom),
+            *flags,
+            image,
+        ],
         hsm,
     )
     assert attested.code == 0, attested.err
     verified = run(["verify", "--key", str(pub), "--insecure-ignore-tlog", *flags, image])
     assert verified.code == 0, verified.err
     attestation = run(
-        ["verify-attestation", "--key", str(pub), "--type", "cyclonedx"]
-        + ["--insecure-ignore-tlog", *flags, image]
+        [
+            "verify-attestation",
+            "--key",
+            str(pub),
+            "--type",
+            "cyclonedx",
+            "--insecure-ignore-tlog",
+            *flags,
+            image,
+        ]
     )
     assert attestation.code == 0, attestation.err
     # The public key read from the token itself verifies too (no PIN needed for it).
@@ -124,8 +141,15 @@ def test_module_and_pin_from_the_environment_or_a_pin_file(
     signed = _run(["sign", "--key", by_file, "--insecure-registry", registry.host, image], hsm)
     assert signed.code == 0, signed.err
     verified = run(
-        ["verify", "--key", str(pub), "--insecure-ignore-tlog"]
-        + ["--insecure-registry", registry.host, image]
+        [
+            "verify",
+            "--key",
+            str(pub),
+            "--insecure-ignore-tlog",
+            "--insecure-registry",
+            registry.host,
+            image,
+        ]
     )
     assert verified.code == 0, verified.err
 
@@ -150,8 +174,15 @@ def test_rsa_key_in_the_token_signs_pkcs1v15(
     signed = _run(["sign", "--key", uri, "--insecure-registry", registry.host, image], hsm)
     assert signed.code == 0, signed.err
     verified = run(
-        ["verify", "--key", str(tmp_path / "rsa.pub"), "--insecure-ignore-tlog"]
-        + ["--insecure-registry", registry.host, image]
+        [
+            "verify",
+            "--key",
+            str(tmp_path / "rsa.pub"),
+            "--insecure-ignore-tlog",
+            "--insecure-registry",
+            registry.host,
+            image,
+        ]
     )
     assert verified.code == 0, verified.err
 
@@ -165,8 +196,16 @@ def test_resign_with_a_token_key(
     old = _run(["sign", "--key", str(keys["first"]), *flags, image], hsm)
     assert old.code == 0, old.err
     resigned = _run(
-        ["resign", "--old-key", str(keys["first.pub"]), "--key", hsm.uri("release")]
-        + ["--insecure-ignore-tlog", *flags, image],
+        [
+            "resign",
+            "--old-key",
+            str(keys["first.pub"]),
+            "--key",
+            hsm.uri("release"),
+            "--insecure-ignore-tlog",
+            *flags,
+            image,
+        ],
         hsm,
     )
     assert resigned.code == 0, resigned.err

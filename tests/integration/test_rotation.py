@@ -92,16 +92,22 @@ def _sign(estate: Estate, key: str, image: str, *extra: str) -> None:
     sbom = estate.home / "bom.json"
     sbom.write_text(json.dumps(SBOM))
     attested = estate.cli(
-        "attest", "--key", str(estate.keys[key]), "--type", "cyclonedx", "--predicate", str(sbom)
-        , *extra, *estate.flags(), image
+        "attest",
+        "--key",
+        str(estate.keys[key]),
+        "--type",
+        "cyclonedx",
+        "--predicate",
+        str(sbom),
+        *extra,
+        *estate.flags(),
+        image,
     )
     assert attested.code == 0, attested.err
 
 
 @pytest.fixture
-def estate(
-    registry: RunningRegistry, client: RegistryClient, repo: str, tmp_path: Path
-) -> Estate:
+def estate(registry: RunningRegistry, client: RegistryClient, repo: str, tmp_path: Path) -> Estate:
     keys: dict[str, Path] = {}
     for name in ("a", "b", "c"):
         made = run(

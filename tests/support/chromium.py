@@ -7,6 +7,7 @@ Every wait is bounded: a hung browser fails the test, never hangs it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -76,8 +77,13 @@ class DevTools:
         to_browser_r, self._to_browser = _high_pipe_end(os.pipe(), 0)
         from_browser_w, self._from_browser = _high_pipe_end(os.pipe()[::-1], 0)
         command = " ".join(
-            [chromium_binary(), *_FLAGS, f"--user-data-dir={self._profile.name}"]
-            + ["--remote-debugging-pipe", "about:blank"]
+            [
+                chromium_binary(),
+                *_FLAGS,
+                f"--user-data-dir={self._profile.name}",
+                "--remote-debugging-pipe",
+                "about:blank",
+            ]
         )
         script = (
             f"exec 3<&{to_browser_r} 4>&{from_browser_w} {to_browser_r}<&- {from_browser_w}>&-; "
@@ -141,10 +147,8 @@ class DevTools:
         return result["result"].get("value")
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(AssertionError, OSError):
             self.call("Browser.close", {})
-        except (AssertionError, OSError):
-            pass
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -53,7 +53,9 @@ def start_softhsm(directory: Path, label: str = "sealgate-test") -> SoftHsm:
     tokens = directory / "tokens"
     tokens.mkdir(parents=True)
     conf = directory / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    conf.write_text(
+        f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n"
+    )
     subprocess.run(
         [util, "--init-token", "--free", "--label", label, "--pin", USER_PIN, "--so-pin", SO_PIN],
         env={"SOFTHSM2_CONF": str(conf), "PATH": "/usr/bin:/bin"},

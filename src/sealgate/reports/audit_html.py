@@ -87,7 +87,7 @@ def _chart(report: AuditReport) -> dict[str, Any]:
     for image in report.images:
         groups.setdefault(image.repository, []).append(image)
     rows = [("all repositories", report.images), *sorted(groups.items())]
-    bars = []
+    bars: list[dict[str, Any]] = []
     for i, (name, images) in enumerate(rows):
         counts = coverage(images)
         checked = counts["images"] - counts["error"]
@@ -109,7 +109,7 @@ def _chart(report: AuditReport) -> dict[str, Any]:
         label = _LABELS.get(cls, "SBOM" if cls == "sbom" else "no SBOM")
         legend.append({"cls": cls, "x": x, "label": label})
         x += 28 + 7 * len(label)
-    caption_w = max(len(bar["caption"]) for bar in bars) * 7 + 16
+    caption_w = max(len(str(bar["caption"])) for bar in bars) * 7 + 16
     return {
         "width": max(_LABEL_W + _BAR_W + 8 + caption_w, x + 8),
         "height": _TOP + len(rows) * _ROW_H + 6,
