@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sealgate.oci import RegistryClient
+from sealgate.oci import Reference, RegistryClient
 from tests.integration.conftest import PASSWORD, RunningRegistry
 from tests.integration.test_cli_attest_copy import SBOM
 from tests.support.cli import Result, run
@@ -241,3 +241,52 @@ def test_audit_bad_input_is_one_line(estate: Estate, tmp_path: Path) -> None:
     assert "name images" in nothing.err
     no_trust = estate.cli("audit", estate.images["fresh"], *estate.flags())
     assert no_trust.code == 64
+
+
+def test_audit_catalog_covers_every_repository(
+    tmp_path_factory: pytest.TempPathFactory, keys: dict[str, Path], tmp_path: Path
+) -> None:
+    from sealgate.config import ClientConfig
+    from tests.support.registry_server import start_registry
+
+    # A registry of its own: the session registry's catalog holds every other test's images.
+    server = start_registry(tmp_path_factory.mktemp("catalog-registry"))
+    try:
+        config = ClientConfig(
+            insecure_registries=frozenset({server.host}),
+            docker_config=tmp_path / "none.json",
+            auth_file=tmp_path / "none-auth.json",
+        )
+        images = [f"{server.host}/team/api:1", f"{server.host}/team/api:2", f"{server.host}/db:1"]
+        with RegistryClient(config) as client:
+            for image in images:
+                push_image(client, Reference.parse(image), build_image(layers=1))
+        flags = ["--insecure-registry", server.host]
+        signed = run(
+            ["sign", "--key", str(keys["first"]), *flags, images[0]], {"COSIGN_PASSWORD": PASSWORD}
+        )
+        assert signed.code == 0, signed.err
+        audit = run(
+            [
+                "audit",
+                "--key",
+                str(keys["first.pub"]),
+                "--insecure-ignore-tlog",
+                "--catalog",
+                server.host,
+                "-o",
+                "json",
+                *flags,
+            ]
+        )
+        assert audit.code == 0, audit.err
+        doc = json.loads(audit.out)
+        assert [r["repository"] for r in doc["repositories"]] == [
+            f"{server.host}/db",
+            f"{server.host}/team/api",
+        ]
+        # The .sig tag written by `sign` is an attachment, not an image.
+        assert doc["summary"]["images"] == 3
+        assert doc["summary"]["signed"] == 1
+    finally:
+        server.stop()
