@@ -179,8 +179,9 @@ def _audit_trust(args: argparse.Namespace, env: EnvironmentConfig | None) -> Aud
     identity = identity_from_args(args)
     retired = [_key(ref) for ref in (*(env.retired_keys if env else ()), *args.retired_key)]
     trusted: list[Authority] = [_key(ref) for ref in args.key or ()]
-    if env is not None and env.trust.keys:
-        policy = trust_policy(env.trust, f"environment {env.name}")
+    if env is not None and (env.trust.keys or env.trust.identities):
+        # The environment's keys and identities, as the gate reads them (trusted roots too).
+        policy = trust_policy(env.trust, f"environment {env.name}", default_trusted_root)
         trusted = [*policy.authorities, *trusted]
         tlog = policy.tlog
         if args.insecure_ignore_tlog:
@@ -253,8 +254,8 @@ def _old_policy(args: argparse.Namespace, env: EnvironmentConfig | None) -> Poli
     olds = tuple(_key(ref) for ref in args.old_key)
     if args.insecure_ignore_tlog:
         tlog = TlogPolicy(insecure_ignore_tlog=True)
-    elif env is not None and env.trust.keys and not args.rekor_public_key:
-        tlog = trust_policy(env.trust, f"environment {env.name}").tlog
+    elif env is not None and (env.trust.keys or env.trust.identities) and not args.rekor_public_key:
+        tlog = trust_policy(env.trust, f"environment {env.name}", default_trusted_root).tlog
     else:
         keys = rekor_keys_from_args(args)
         root = None

@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_trust,
         cmd_verify,
         cmd_verify_blob,
+        cmd_webhook,
     )
 
     parser = _Parser(
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_gate,
         cmd_policy,
         cmd_trust,
+        cmd_webhook,
         cmd_audit,
     )
     for module in modules:

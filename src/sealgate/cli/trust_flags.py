@@ -132,8 +132,17 @@ def _byo_pki(args: argparse.Namespace) -> TrustedRoot | None:
     return parse_ca_set(_read(args.ca_roots, "--ca-roots"), intermediates)
 
 
-def _default_root() -> TrustedRoot:
+def default_trusted_root() -> TrustedRoot:
+    """``SIGSTORE_ROOT_FILE``, else the TUF-cached root, else the bundled public-good root.
+
+    Raises:
+        ConfigError: A trust file is malformed.
+    """
     from sealgate.trust.tuf import cached_trusted_root
+
+    path = _env_path("SIGSTORE_ROOT_FILE")
+    if path is not None:
+        return load_trusted_root(path)
 
     try:
         return cached_trusted_root(DEFAULT_TUF_MIRROR, DEFAULT_TUF_CACHE.expanduser())
@@ -154,7 +163,7 @@ def trusted_root_from_args(args: argparse.Namespace) -> TrustedRoot:
     if path is not None:
         root = load_trusted_root(path)
     elif root is None:
-        root = _default_root()
+        root = default_trusted_root()
     ct_key = _env_path("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE")
     if ct_key is not None:
         root = root.with_ctlogs([LogKey.from_pem(_read(ct_key, "CT log key"))])
@@ -294,8 +303,3 @@ def rekor_keys_from_args(args: argparse.Namespace) -> tuple[LogKey, ...]:
         KeyMaterialError: Not a public key.
     """
     return _rekor_keys(args)
-
-
-def default_trusted_root() -> TrustedRoot:
-    """The root ``sealgate initialize`` cached, else the bundled public-good root."""
-    return _default_root()
