@@ -10,6 +10,7 @@ from typing import Any
 
 from sealgate.errors import ExitCode, InputError, UsageError
 from sealgate.keys import generate_key_pair, load_signer, password_from_env_or_prompt
+from sealgate.keys.pkcs11_uri import is_pkcs11_uri, parse_pkcs11_uri, redact_key_ref
 
 __all__ = ["register"]
 
@@ -25,10 +26,16 @@ def register(sub: Any) -> None:
         "--output-key-prefix", default="cosign", help="file name prefix (default: cosign)"
     )
     gen.add_argument("-f", "--force", action="store_true", help="overwrite existing files")
+    gen.add_argument(
+        "--kms",
+        metavar="URI",
+        help="create the key pair in a PKCS#11 token instead (pkcs11:token=...;object=...); "
+        "only the public key is written (PREFIX.pub)",
+    )
     gen.set_defaults(handler=_generate)
 
     pub = sub.add_parser("public-key", help="print the public key of a private key")
-    pub.add_argument("--key", required=True, help="private key: path or env://VAR")
+    pub.add_argument("--key", required=True, help="private key: path, env://VAR or pkcs11:... URI")
     pub.add_argument("--outfile", type=Path, help="write here instead of stdout")
     pub.set_defaults(handler=_public_key)
 
@@ -47,9 +54,26 @@ def _write_new(path: Path, data: bytes, mode: int, *, force: bool) -> None:
         handle.write(data)
 
 
+def _generate_in_token(args: argparse.Namespace, pub_path: Path) -> int:
+    from sealgate.keys.pkcs11 import generate_token_key_pair
+
+    if not is_pkcs11_uri(args.kms):
+        raise UsageError("--kms: only pkcs11: URIs are supported (awskms://, gcpkms://... are not)")
+    if not args.force and pub_path.exists():
+        raise UsageError(f"{pub_path} already exists; use --force to overwrite")
+    uri = parse_pkcs11_uri(args.kms, os.environ)
+    public_pem = generate_token_key_pair(uri)
+    _write_new(pub_path, public_pem, 0o644, force=args.force)
+    print(f"Key pair created in the token: {redact_key_ref(args.kms)}", file=sys.stderr)
+    print(f"Public key written to {pub_path}", file=sys.stderr)
+    return ExitCode.OK
+
+
 def _generate(args: argparse.Namespace) -> int:
     prefix = str(args.output_key_prefix)
     key_path, pub_path = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+    if args.kms:
+        return _generate_in_token(args, pub_path)
     if not args.force:
         for path in (key_path, pub_path):
             if path.exists():
@@ -66,6 +90,9 @@ def _generate(args: argparse.Namespace) -> int:
 def _public_key(args: argparse.Namespace) -> int:
     signer = load_signer(args.key, lambda: password_from_env_or_prompt(confirm=False))
     pem = signer.verifier().public_pem()
+    close = getattr(signer, "close", None)
+    if callable(close):
+        close()
     if args.outfile:
         _write_new(args.outfile, pem, 0o644, force=True)
     else:

@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full command tree; each command group registers itself from its own module."""
     from sealgate.cli import (
         cmd_attest,
+        cmd_audit,
         cmd_blob,
         cmd_gate,
         cmd_keys,
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_policy,
         cmd_trust,
         cmd_webhook,
+        cmd_audit,
     )
     for module in modules:
         module.register(sub)

@@ -72,7 +72,8 @@ def add_signing_flags(parser: argparse.ArgumentParser) -> None:
     """The key, keyless and evidence flags, named as cosign names them."""
     parser.add_argument(
         "--key",
-        help="private key: a path or env://VAR; default: the PEM in $COSIGN_PRIVATE_KEY, "
+        help="private key: a path, env://VAR or pkcs11:token=...;object=... (RFC 7512); "
+        "default: the PEM in $COSIGN_PRIVATE_KEY, "
         "else keyless when an identity token is at hand",
     )
     parser.add_argument("-y", "--yes", action="store_true", help="skip confirmation prompts")
@@ -298,6 +299,9 @@ def signing_setup(
         else:
             ref = args.key or f"env://{_KEY_VAR}"
             signer = load_signer(ref, lambda: password_from_env_or_prompt(confirm=False))
+            close = getattr(signer, "close", None)
+            if callable(close):  # a token key holds a logged-in session
+                stack.callback(close)
             credential = Credential(signer)
         services = SigningServices(
             rekor=tuple(RekorClient(http, url) for url in rekor_urls),

@@ -21,6 +21,7 @@ from sealgate.checks.tlog import TlogPolicy, load_rekor_keys
 from sealgate.cli.common import read_input
 from sealgate.errors import ConfigError, InputError, UsageError
 from sealgate.keys import load_verifier
+from sealgate.keys.pkcs11_uri import redact_key_ref
 from sealgate.policy import AttestationRule, Policy
 from sealgate.sigstore_checks import IdentityPolicy
 from sealgate.trust import (
@@ -37,6 +38,8 @@ __all__ = [
     "DEFAULT_TUF_MIRROR",
     "add_trust_flags",
     "default_trusted_root",
+    "identity_from_args",
+    "rekor_keys_from_args",
     "trust_policy_from_args",
     "trusted_root_from_args",
 ]
@@ -239,7 +242,7 @@ def trust_policy_from_args(
     if args.max_workers < 1:
         raise UsageError("--max-workers must be at least 1")
     authorities: list[Authority] = [
-        KeyAuthority.of(load_verifier(ref), name=ref) for ref in args.key or ()
+        KeyAuthority.of(load_verifier(ref), name=redact_key_ref(ref)) for ref in args.key or ()
     ]
     needs_root = identity is not None or not args.insecure_ignore_tlog
     root = trusted_root_from_args(args) if needs_root else TrustedRoot()
@@ -281,3 +284,22 @@ def trust_policy_from_args(
         annotations=annotations,
         attestations=attestations,
     )
+
+
+def identity_from_args(args: argparse.Namespace) -> IdentitySpec | None:
+    """The keyless identity the ``--certificate-*`` flags name, or None.
+
+    Raises:
+        UsageError: An incomplete identity or a regular expression that does not compile.
+    """
+    return _identity(args)
+
+
+def rekor_keys_from_args(args: argparse.Namespace) -> tuple[LogKey, ...]:
+    """``--rekor-public-key`` and ``SIGSTORE_REKOR_PUBLIC_KEY``.
+
+    Raises:
+        InputError: A key file cannot be read.
+        KeyMaterialError: Not a public key.
+    """
+    return _rekor_keys(args)

@@ -39,7 +39,15 @@ __all__ = [
 ]
 
 Tier = Literal["dev", "test", "staging", "production"]
-_URI_SCHEMES = ("env://", "k8s://", "awskms://", "gcpkms://", "azurekms://", "hashivault://")
+_URI_SCHEMES = (
+    "env://",
+    "pkcs11:",
+    "k8s://",
+    "awskms://",
+    "gcpkms://",
+    "azurekms://",
+    "hashivault://",
+)
 _MAX_CONFIG_BYTES = MiB
 
 
@@ -130,6 +138,8 @@ class EnvironmentConfig:
     audit_log: Path | None = None
     #: Where the environment is defined, for messages.
     origin: str = ""
+    #: ``retiredKeys``: keys no longer trusted (never used to verify; audits name them).
+    retired_keys: tuple[str, ...] = ()
 
     def version_files(self) -> tuple[Path, ...]:
         """Expand ``versions`` into existing files, in order, without duplicates.
@@ -262,6 +272,11 @@ def _environment(
     keys = tuple(
         _key_ref(k, base, doc.where(keys_at)) for k in raw.get("keys", top.get("keys", ()))
     )
+    retired_at = (*at, "retiredKeys") if "retiredKeys" in raw else ("retiredKeys",)
+    retired = tuple(
+        _key_ref(k, base, doc.where(retired_at))
+        for k in raw.get("retiredKeys", top.get("retiredKeys", ()))
+    )
     policies_raw = raw.get("policies", top.get("policies", ()))
     policies = tuple(base / Path(str(item)).expanduser() for item in policies_raw)
     identities = tuple(
@@ -308,6 +323,7 @@ def _environment(
         image_rules=config.image_rules,
         audit_log=config.audit_log,
         origin=origin,
+        retired_keys=retired,
     )
 
 

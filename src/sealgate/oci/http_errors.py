@@ -184,22 +184,30 @@ def _next_link(response: httpx.Response, base: str) -> str | None:
 
 
 def read_tag_page(
-    data: bytes, response: httpx.Response, ref: Reference, base: str
+    data: bytes, response: httpx.Response, ref: Reference, base: str, *, field: str = "tags"
 ) -> tuple[list[str], str | None]:
-    """Parse one ``tags/list`` page read whole; return its tags and the next page URL, if any.
+    """Parse one ``tags/list`` (or ``_catalog``) page read whole; return its names and the
+    next page URL, if any.
+
+    Args:
+        data: The page.
+        response: Its response (for the ``Link`` header).
+        ref: What is listed, for messages.
+        base: The registry's base URL: a next-page link must stay on it.
+        field: ``tags``, or ``repositories`` for a catalog page.
 
     Raises:
-        MalformedData: the page is not ``{"tags": [...]}``.
+        MalformedData: the page is not ``{"<field>": [...]}``.
         RegistryError: the next-page link points to another host.
     """
-    what = f"{ref.name}: tag list"
+    what = f"{ref.name}: tag list" if field == "tags" else f"{ref.registry}: catalog"
     next_url = _next_link(response, base)
     try:
-        tags = json.loads(data).get("tags")
+        names = json.loads(data).get(field)
     except (ValueError, AttributeError, RecursionError) as e:
         raise MalformedData(f"{what} is not a JSON object") from e
-    if tags is None:
+    if names is None:
         return [], next_url
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise MalformedData(f"{what} has a malformed tags array")
-    return tags, next_url
+    if not isinstance(names, list) or not all(isinstance(t, str) for t in names):
+        raise MalformedData(f"{what} has a malformed {field} array")
+    return names, next_url
