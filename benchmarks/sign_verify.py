@@ -162,12 +162,11 @@ def _keyless(
                     annotations={}, services=signing, bundle_format=layout == "bundle"
                 )
                 parallel(refs, lambda r: push_image(client, r, build_image(layers=1)))
-                timed(
-                    f"keyless sign ({layout})",
-                    lambda refs=refs, options=options: parallel(
-                        refs, lambda r: sign_image(client, credential, r, options)
-                    ),
-                )
+
+                def sign_all(refs: list[Reference] = refs, options: SignOptions = options) -> None:
+                    parallel(refs, lambda r: sign_image(client, credential, r, options))
+
+                timed(f"keyless sign ({layout})", sign_all)
 
                 def verify_all(refs: list[Reference] = refs) -> None:
                     parallel(
@@ -198,7 +197,11 @@ def _keyless(
                 verify_all()
                 verify_s = best_of(args.runs, verify_all)
                 parallel(refs, floor_one)
-                floor_s = best_of(args.runs, lambda refs=refs: parallel(refs, floor_one))
+
+                def floor_all(refs: list[Reference] = refs) -> None:
+                    parallel(refs, floor_one)
+
+                floor_s = best_of(args.runs, floor_all)
                 results[layout] = (verify_s, floor_s)
         fetcher.close()
     return results

@@ -244,6 +244,7 @@ def test_gate_config_identities_next_to_keys(
     legacy = _image(client, registry, repo, "legacy")
     bundle = _image(client, registry, repo, "bundle")
     unsigned = _image(client, registry, repo, "unsigned")
+    assert legacy.digest and bundle.digest and unsigned.digest
     _keyless("sign", sigstore_services, registry, root_file, tmp_path, str(legacy))
     _keyless(
         "sign", sigstore_services, registry, root_file, tmp_path, "--new-bundle-format", str(bundle)

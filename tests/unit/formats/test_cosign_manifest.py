@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -41,7 +42,7 @@ WORKED_EXAMPLE = (
 ).encode()
 
 
-def layer(payload: bytes = PAYLOAD, **annotations: str) -> SignatureLayer:
+def layer(payload: bytes = PAYLOAD, /, **annotations: str) -> SignatureLayer:
     return SignatureLayer(SIMPLESIGNING_MEDIA_TYPE, payload, annotations)
 
 
@@ -93,7 +94,7 @@ def test_layer_annotations_sorted() -> None:
 # --- dedupe / append (docs/formats.md §1.6) ------------------------------------------------
 
 
-def signed(key: EcKey, payload: bytes = PAYLOAD, **extra: str) -> SignatureLayer:
+def signed(key: EcKey, payload: bytes = PAYLOAD, /, **extra: str) -> SignatureLayer:
     return layer(payload, **{SIGNATURE_ANNOTATION: key.sign_b64(payload)}, **extra)
 
 
@@ -126,7 +127,7 @@ def test_new_signature_goes_last() -> None:
     ],
     ids=["payload", "annotation", "media-type"],
 )
-def test_not_duplicate_when_anything_differs(mutate) -> None:  # type: ignore[no-untyped-def]
+def test_not_duplicate_when_anything_differs(mutate: Callable[[EcKey], SignatureLayer]) -> None:
     key = EcKey()
     assert len(append_layer([signed(key)], mutate(key), key.verifier())) == 2
 

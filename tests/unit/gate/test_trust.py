@@ -124,7 +124,11 @@ def test_verdicts_from_decisions(tmp_path: Path, keys: tuple[str, str]) -> None:
         ("timeout", "unreachable"),
         ("something-new", "wrong-key"),
     ]:
-        decision = decide(image, IMPLICIT_POD, policies, lambda _r, x=reason: failing(x))
+
+        def check(_requirement: Requirement, reason: str = reason) -> RequirementOutcome:
+            return failing(reason)
+
+        decision = decide(image, IMPLICIT_POD, policies, check)
         verdict = verdict_for(decision, digest(1))
         assert (verdict.status, verdict.reason) == ("failed", expected)
         assert f"{reason} happened" in verdict.message
