@@ -14,6 +14,7 @@ from pathlib import Path
 from sealgate.keys import generate_key_pair, load_signer_pem
 from sealgate.oci import Reference, RegistryClient
 from sealgate.workflows.attest import AttestOptions, attach_statement
+from sealgate.workflows.targets import pinned_digest
 from tests.integration.conftest import PASSWORD, RunningRegistry
 from tests.support.chromium import DevTools, screenshot
 from tests.support.cli import run
@@ -25,7 +26,11 @@ HOSTILE_TYPE = "https://evil.example/<svg onload=\"document.title='pwned'\">"
 
 
 def _estate(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> list[str]:
     env = {"COSIGN_PASSWORD": PASSWORD}
     flags = ["--insecure-registry", registry.host]
@@ -78,7 +83,7 @@ def _estate(
         {
             "_type": "https://in-toto.io/Statement/v0.1",
             "predicateType": HOSTILE_TYPE,
-            "subject": [{"name": target.name, "digest": {"sha256": target.digest[7:]}}],
+            "subject": [{"name": target.name, "digest": {"sha256": pinned_digest(target)[7:]}}],
             "predicate": {},
         }
     ).encode()
@@ -94,7 +99,11 @@ def _estate(
 
 
 def test_html_report_in_chromium(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     _estate(registry, client, repo, keys, tmp_path)
     page = tmp_path / "audit.html"

@@ -8,6 +8,7 @@ docker-registry. Signatures made in the token are verified with the public key f
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pkcs11
@@ -188,7 +189,12 @@ def test_rsa_key_in_the_token_signs_pkcs1v15(
 
 
 def test_resign_with_a_token_key(
-    hsm: SoftHsm, registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    hsm: SoftHsm,
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     new_pub = _generate(hsm, tmp_path)
     image = _image(client, registry, repo)
@@ -236,7 +242,7 @@ def test_bad_pkcs11_references_are_one_line_errors(
     client: RegistryClient,
     repo: str,
     tmp_path: Path,
-    uri_of,
+    uri_of: Callable[[SoftHsm], str],
     code: int,
     message: str,
 ) -> None:

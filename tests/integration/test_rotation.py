@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -66,7 +67,7 @@ class Estate:
     def gate(self, config: Path) -> Result:
         return self.cli("gate", "--config", str(config), "--env", "prod", "-o", "json")
 
-    def audit(self, *extra: str) -> dict[str, dict[str, object]]:
+    def audit(self, *extra: str) -> dict[str, dict[str, Any]]:
         result = self.cli(
             "audit",
             "--key",

@@ -60,7 +60,8 @@ def _patched(obj: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
         return obj
     assert response["patchType"] == "JSONPatch"
     operations = json.loads(base64.b64decode(response["patch"]))
-    return jsonpatch.apply_patch(copy.deepcopy(obj), operations)
+    patched: dict[str, Any] = jsonpatch.apply_patch(copy.deepcopy(obj), operations)
+    return patched
 
 
 def test_signed_pod_is_admitted_and_unsigned_denied_with_the_reason(

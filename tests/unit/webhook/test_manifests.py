@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import kubernetes_validate
+import kubernetes_validate  # type: ignore[import-untyped]  # no stubs or py.typed
 import pytest
 import yaml
 from cryptography import x509
@@ -143,7 +143,9 @@ def _key(obj: dict[str, Any]) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("mode", ["self-signed", "cert-manager"])
-def test_helm_chart_renders_the_same_objects_as_the_generator(mode: str) -> None:
+def test_helm_chart_renders_the_same_objects_as_the_generator(
+    mode: Literal["self-signed", "cert-manager"],
+) -> None:
     options = ManifestOptions(
         namespace="guard", tls=mode, policies=[("lab.yaml", POLICY)], redis_url="redis://r:6379/0"
     )

@@ -86,9 +86,10 @@ def _deps(judge: Any = None, **settings: Any) -> ReviewDeps:
 def _apply(obj: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
     if "patch" not in response:
         return obj
-    return jsonpatch.apply_patch(
+    patched: dict[str, Any] = jsonpatch.apply_patch(
         copy.deepcopy(obj), json.loads(base64.b64decode(response["patch"]))
     )
+    return patched
 
 
 def test_mutation_is_per_kind_and_per_policy() -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sealgate.cache import MemoryStore
+from sealgate.cache import MemoryStore, VerdictStore
 from sealgate.errors import CheckFailed
 from sealgate.policy.matching import AuthorityResult, RequirementOutcome
 from sealgate.webhook.verdicts import OutcomeCache, SingleFlight, decode_outcome, encode_outcome
@@ -30,13 +32,23 @@ def _passed(**kwargs: object) -> RequirementOutcome:
     )
 
 
-def _cache(clock: Clock, shared: object = None, **kwargs: object) -> OutcomeCache:
+def counted(calls: list[int], outcome: RequirementOutcome) -> Callable[[], RequirementOutcome]:
+    """A verification that records each call and returns ``outcome``."""
+
+    def verify() -> RequirementOutcome:
+        calls.append(1)
+        return outcome
+
+    return verify
+
+
+def _cache(clock: Clock, shared: VerdictStore | None = None, **kwargs: Any) -> OutcomeCache:
     return OutcomeCache(
         MemoryStore(clock=clock),
         shared,
         ttl_s=300,
         clock=clock,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 
@@ -110,9 +122,7 @@ def test_failures_are_not_cached_unless_asked_and_could_not_check_never() -> Non
         cache = _cache(clock, cache_failures=cache_failures)
         calls: list[int] = []
         for _ in range(2):
-            cache.outcome(
-                "k", "authority release", lambda o=outcome, c=calls: c.append(1) or o, timeout=1
-            )
+            cache.outcome("k", "authority release", counted(calls, outcome), timeout=1)
         assert len(calls) == (1 if cached else 2)
 
 
@@ -140,7 +150,7 @@ def test_entries_never_outlive_the_certificate_relied_on() -> None:
         expired.outcome(
             "k",
             "authority release",
-            lambda: gone.append(1) or _passed(not_after=clock.now),
+            counted(gone, _passed(not_after=clock.now)),
             timeout=1,
         )
     assert len(gone) == 2
@@ -169,10 +179,10 @@ def test_a_failing_shared_store_is_skipped_for_a_while_and_memory_carries_on() -
     cache = _cache(clock, shared, breaker_s=10.0, monotonic=lambda: now[0])
     calls: list[int] = []
     for key in ("a", "b", "c"):
-        cache.outcome(key, "authority release", lambda: calls.append(1) or _passed(), timeout=1)
+        cache.outcome(key, "authority release", counted(calls, _passed()), timeout=1)
     assert shared.calls == 1  # the breaker opened on the first failure
     assert not cache.shared_healthy()
-    cache.outcome("a", "authority release", lambda: calls.append(1) or _passed(), timeout=1)
+    cache.outcome("a", "authority release", counted(calls, _passed()), timeout=1)
     assert len(calls) == 3  # "a" came from memory
     now[0] = 11.0
     assert cache.shared_healthy()
