@@ -26,6 +26,7 @@ from sealgate.policy.loaders._common import (
     LoadOptions,
     identity_spec,
     key_authority,
+    keyless_authority,
     predicate_type,
     repository,
     sigstore_glob,
@@ -141,13 +142,8 @@ def _keyless(node: Node, name: str, options: LoadOptions) -> KeylessAuthority:
         if "url" in fields
         else ("" if roots else "https://fulcio.sigstore.dev")
     )
-    return KeylessAuthority(
-        name,
-        identities,
-        trusted_root=options.keyless_root(),
-        roots_pem=roots,
-        ignore_sct=ignore_sct,
-        url=url,
+    return keyless_authority(
+        node, name, identities, options, roots_pem=roots, ignore_sct=ignore_sct, url=url
     )
 
 

@@ -43,6 +43,7 @@ from sealgate.policy.loaders._common import (
     condition,
     identity_spec,
     key_authority,
+    keyless_authority,
     predicate_type,
     rekor_keys_from_pem,
     sigstore_glob,
@@ -63,16 +64,9 @@ def _keyless(node: Node, name: str, options: LoadOptions) -> KeylessAuthority:
     identities = tuple(identity_spec(i) for i in fields["identities"].items(allow_empty=False))
     roots = fields["caCert"].string().encode("utf-8") if "caCert" in fields else None
     ignore_sct = fields["insecureIgnoreSCT"].boolean() if "insecureIgnoreSCT" in fields else False
-    try:
-        return KeylessAuthority(
-            name,
-            identities,
-            trusted_root=options.keyless_root(),
-            roots_pem=roots,
-            ignore_sct=ignore_sct,
-        )
-    except ConfigError as err:
-        node.fail(err.message)
+    return keyless_authority(
+        node, name, identities, options, roots_pem=roots, ignore_sct=ignore_sct
+    )
 
 
 def _authority(node: Node, index: int, options: LoadOptions) -> Authority:
