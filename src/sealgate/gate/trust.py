@@ -13,6 +13,7 @@ Reading keys is I/O: it happens here, once per run, and only when verification a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -207,4 +208,14 @@ def verdict_for(decision: ImageDecision, digest: str) -> Verdict:
     message = " | ".join(passed) or "admitted: no matching policy"
     if decision.decision == "warn":
         message = f"{message}; warnings: {'; '.join(decision.reasons)}"
-    return Verdict.verified(digest, message)
+    # A pass that leaned on a certificate valid only "now" (no proven signing time) must not
+    # be cached past that certificate's end.
+    ends = [
+        r.not_after
+        for outcome in decision.matched
+        for group in outcome.groups
+        for r in group.requirements
+        if r.passed and r.not_after is not None
+    ]
+    verdict = Verdict.verified(digest, message)
+    return dataclasses.replace(verdict, not_after=min(ends)) if ends else verdict
