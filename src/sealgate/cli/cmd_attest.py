@@ -7,7 +7,7 @@ import os
 import sys
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sealgate.cli.cmd_sign import add_key_flags
 from sealgate.cli.common import (
@@ -22,12 +22,10 @@ from sealgate.cli.common import (
 )
 from sealgate.cli.signing import SigningSetup, signing_setup
 from sealgate.errors import ExitCode, UsageError
-from sealgate.formats.scan_reports import ScanReport
-from sealgate.oci import Reference, RegistryClient
-from sealgate.workflows.attest import AttestOptions, attest_image
-from sealgate.workflows.sbom import IncompleteSbom, image_sboms
-from sealgate.workflows.sign import bind_scan_report
-from sealgate.workflows.targets import read_digest_file, resolve_image
+
+if TYPE_CHECKING:
+    from sealgate.formats.scan_reports import ScanReport
+    from sealgate.oci import Reference, RegistryClient
 
 __all__ = ["register"]
 
@@ -70,6 +68,8 @@ def _sbom_targets(
     Raises:
         IncompleteSbom: an SBOM misses packages and ``allow_incomplete`` is false.
     """
+    from sealgate.workflows.sbom import IncompleteSbom, image_sboms
+
     top, sboms = image_sboms(client, image)
     for warning in (w for s in sboms for w in s.result.warnings):
         print(f"WARNING: sbom: {warning}", file=sys.stderr)
@@ -94,6 +94,8 @@ def _sbom_targets(
 
 
 def _attest(args: argparse.Namespace) -> int:
+    from sealgate.workflows.targets import read_digest_file
+
     ref = parse_reference(args.image)
     digest = read_digest_file(args.digest_file) if args.digest_file else None
     predicate_type = args.type or ("cyclonedx" if args.sbom else "custom")
@@ -124,6 +126,10 @@ def _attest_with(
     predicate: bytes | None,
     report: ScanReport | None,
 ) -> int:
+    from sealgate.workflows.attest import AttestOptions, attest_image
+    from sealgate.workflows.sign import bind_scan_report
+    from sealgate.workflows.targets import resolve_image
+
     predicate_type = kind
     options = AttestOptions(
         predicate_type=predicate_type,

@@ -13,13 +13,14 @@ import base64
 import sys
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sealgate.cli.common import read_input
 from sealgate.cli.signing import add_signing_flags, signing_setup
 from sealgate.errors import ExitCode, UsageError
-from sealgate.formats.predicates import load_predicate, resolve_predicate_type
-from sealgate.workflows.blob import BlobSignature, attest_blob, legacy_blob_bundle, sign_blob
+
+if TYPE_CHECKING:
+    from sealgate.workflows.blob import BlobSignature
 
 __all__ = ["register"]
 
@@ -33,9 +34,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--rfc3161-timestamp", type=Path, help="write the RFC 3161 timestamp (DER) here"
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=30.0, metavar="SECONDS", help="per-request timeout"
     )
     parser.add_argument("blob", type=Path, metavar="FILE", help="the file (- for stdin)")
 
@@ -60,6 +58,8 @@ def register(sub: Any) -> None:
 
 
 def _write(args: argparse.Namespace, result: BlobSignature, signature_text: bytes) -> None:
+    from sealgate.workflows.blob import legacy_blob_bundle
+
     if args.bundle:
         bundle = result.bundle if result.bundle is not None else legacy_blob_bundle(result)
         args.bundle.write_bytes(bundle)
@@ -77,6 +77,8 @@ def _write(args: argparse.Namespace, result: BlobSignature, signature_text: byte
 
 
 def _sign_blob(args: argparse.Namespace) -> int:
+    from sealgate.workflows.blob import sign_blob
+
     blob = read_input(args.blob)
     setup = signing_setup(args, command="sign-blob")
     if setup is None:
@@ -90,6 +92,9 @@ def _sign_blob(args: argparse.Namespace) -> int:
 
 
 def _attest_blob(args: argparse.Namespace) -> int:
+    from sealgate.formats.predicates import load_predicate, resolve_predicate_type
+    from sealgate.workflows.blob import attest_blob
+
     blob = read_input(args.blob)
     predicate_uri = resolve_predicate_type(args.type)
     predicate = load_predicate(args.type, read_input(args.predicate))

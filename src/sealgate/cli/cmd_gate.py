@@ -7,38 +7,17 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from sealgate.ci import CI_SYSTEMS, PARTS, generate
 from sealgate.cli.common import add_registry_flags, open_client, repository_override
-from sealgate.cli.terminal import progress_display, render_table
 from sealgate.errors import InputError, UsageError
 from sealgate.files import read_capped
-from sealgate.gate import (
-    EnvironmentConfig,
-    GateReport,
-    VerdictCache,
-    collect_images,
-    environment_images,
-    environment_policy_set,
-    evaluate_gate,
-    images_from_text,
-    load_config,
-    postrender,
-    read_audit_records,
-    write_audit_records,
-)
-from sealgate.reports import (
-    pin_map,
-    render_json,
-    render_junit,
-    render_markdown,
-    render_pins,
-    render_vso,
-)
-from sealgate.workflows.gate_verifier import RegistryImageVerifier
+
+if TYPE_CHECKING:
+    from sealgate.gate import (
+        EnvironmentConfig,
+        GateReport,
+    )
 
 __all__ = ["register"]
 
@@ -65,6 +44,8 @@ def _gate_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def register(sub: Any) -> None:
+    from sealgate.ci import CI_SYSTEMS, PARTS
+
     gate = sub.add_parser(
         "gate",
         help="verify every image of an environment before deploy (exit 2 blocks)",
@@ -151,6 +132,21 @@ def _cache_secret() -> bytes:
 def _run(
     args: argparse.Namespace, images_override: Any = None
 ) -> tuple[GateReport, EnvironmentConfig]:
+    from rich.console import Console
+
+    from sealgate.cli.terminal import progress_display
+    from sealgate.gate import (
+        VerdictCache,
+        collect_images,
+        environment_images,
+        environment_policy_set,
+        evaluate_gate,
+        load_config,
+        read_audit_records,
+        write_audit_records,
+    )
+    from sealgate.workflows.gate_verifier import RegistryImageVerifier
+
     config = load_config(args.config)
     env = config.environment(args.env)
     if images_override is not None:
@@ -190,6 +186,11 @@ def _run(
 
 
 def _gate(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from sealgate.cli.terminal import render_table
+    from sealgate.reports import render_json, render_junit, render_markdown, render_pins, render_vso
+
     report, _ = _run(args)
     console = Console(stderr=args.output == "json")
     if args.output == "json":
@@ -214,6 +215,12 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _postrender(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from sealgate.cli.terminal import render_table
+    from sealgate.gate import images_from_text, postrender
+    from sealgate.reports import pin_map
+
     manifests = _read_stdin()
     report, env = _run(
         args,
@@ -234,5 +241,7 @@ def _postrender(args: argparse.Namespace) -> int:
 
 
 def _ci_generate(args: argparse.Namespace) -> int:
+    from sealgate.ci import generate
+
     sys.stdout.write(generate(args.system, part=args.part))
     return 0

@@ -6,10 +6,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sealgate.errors import ExitCode, InputError, UsageError
-from sealgate.keys import generate_key_pair, load_signer, password_from_env_or_prompt
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["register"]
 
@@ -48,6 +50,8 @@ def _write_new(path: Path, data: bytes, mode: int, *, force: bool) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from sealgate.keys import generate_key_pair, password_from_env_or_prompt
+
     prefix = str(args.output_key_prefix)
     key_path, pub_path = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
     if not args.force:
@@ -64,6 +68,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _public_key(args: argparse.Namespace) -> int:
+    from sealgate.keys import load_signer, password_from_env_or_prompt
+
     signer = load_signer(args.key, lambda: password_from_env_or_prompt(confirm=False))
     pem = signer.verifier().public_pem()
     if args.outfile:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sealgate.cli.common import (
     add_registry_flags,
@@ -14,10 +13,9 @@ from sealgate.cli.common import (
     repository_override,
 )
 from sealgate.errors import ExitCode, UsageError
-from sealgate.workflows.copy import CopyOptions, copy_image
-from sealgate.workflows.inspect import download_lines, list_attached
-from sealgate.workflows.sbom import combined_document, image_sboms
-from sealgate.workflows.targets import attachment_ref, resolve_image
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["register"]
 
@@ -69,7 +67,6 @@ def register(sub: Any) -> None:
         "rpm, Python, npm, Go and Java packages. A multi-platform image gives one SBOM per "
         "platform, printed as a JSON array unless --platform picks one.",
     )
-    sbom.add_argument("--output-file", type=Path, help="write here instead of stdout")
     sbom.add_argument("--format", choices=["cyclonedx-json", "spdx-json"], default="cyclonedx-json")
     sbom.add_argument("--spec-version", choices=["1.6", "1.5"], default="1.6")
     sbom.add_argument("--platform", help="os/arch[/variant] of a multi-platform image")
@@ -79,6 +76,8 @@ def register(sub: Any) -> None:
 
 
 def _triangulate(args: argparse.Namespace) -> int:
+    from sealgate.workflows.targets import attachment_ref, resolve_image
+
     ref = parse_reference(args.image)
     with open_client(args) as client:
         image = resolve_image(client, ref).ref
@@ -92,6 +91,8 @@ def _triangulate(args: argparse.Namespace) -> int:
 
 
 def _tree(args: argparse.Namespace) -> int:
+    from sealgate.workflows.inspect import list_attached
+
     ref = parse_reference(args.image)
     with open_client(args) as client:
         attached = list_attached(client, ref, repository=repository_override())
@@ -121,6 +122,8 @@ def _tree(args: argparse.Namespace) -> int:
 
 
 def _download(args: argparse.Namespace) -> int:
+    from sealgate.workflows.inspect import download_lines
+
     ref = parse_reference(args.image)
     with open_client(args) as client:
         lines = download_lines(client, ref, args.kind, repository=repository_override())
@@ -130,6 +133,8 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _copy(args: argparse.Namespace) -> int:
+    from sealgate.workflows.copy import CopyOptions, copy_image
+
     src, dst = parse_reference(args.source), parse_reference(args.destination)
     only = frozenset(part.strip() for part in args.only.split(",") if part.strip())
     with open_client(args) as client:
@@ -144,6 +149,8 @@ def _copy(args: argparse.Namespace) -> int:
 
 
 def _sbom(args: argparse.Namespace) -> int:
+    from sealgate.workflows.sbom import combined_document, image_sboms
+
     ref = parse_reference(args.image)
     if args.format == "spdx-json" and args.spec_version != "1.6":
         raise UsageError("--spec-version applies to CycloneDX output")
@@ -164,10 +171,8 @@ def _sbom(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     document = combined_document(sboms)
-    if args.output_file:
-        args.output_file.write_bytes(document)
+    sys.stdout.buffer.write(document.rstrip(b"\n") + b"\n")
+    if args.output_file:  # the global flag: standard output is that file
         total = sum(s.result.components for s in sboms)
         print(f"Wrote {args.output_file} ({total} components)", file=sys.stderr)
-    else:
-        sys.stdout.buffer.write(document.rstrip(b"\n") + b"\n")
     return ExitCode.OK

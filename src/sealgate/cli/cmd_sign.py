@@ -7,7 +7,7 @@ import os
 import sys
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sealgate.cli.common import (
     add_registry_flags,
@@ -21,10 +21,11 @@ from sealgate.cli.common import (
 )
 from sealgate.cli.signing import SigningSetup, add_signing_flags, bool_flag, signing_setup
 from sealgate.errors import ExitCode, UsageError
-from sealgate.formats.scan_reports import ScanReport
-from sealgate.oci import Reference
-from sealgate.workflows.sign import SignOptions, SignOutcome, bind_scan_report, sign_image
-from sealgate.workflows.targets import read_digest_file, resolve_image
+
+if TYPE_CHECKING:
+    from sealgate.formats.scan_reports import ScanReport
+    from sealgate.oci import Reference
+    from sealgate.workflows.sign import SignOutcome
 
 __all__ = ["add_key_flags", "bool_flag", "register"]
 
@@ -84,6 +85,8 @@ def print_outcome(outcome: SignOutcome, *, upload: bool) -> None:
 
 
 def _sign(args: argparse.Namespace) -> int:
+    from sealgate.workflows.targets import read_digest_file
+
     annotations = parse_annotations(args.annotations)
     refs = [parse_reference(text) for text in args.images]
     digest = read_digest_file(args.digest_file) if args.digest_file else None
@@ -109,6 +112,9 @@ def _sign_with(
     report: ScanReport | None,
     annotations: dict[str, str],
 ) -> int:
+    from sealgate.workflows.sign import SignOptions, bind_scan_report, sign_image
+    from sealgate.workflows.targets import resolve_image
+
     options = SignOptions(
         annotations=annotations,
         recursive=args.recursive,

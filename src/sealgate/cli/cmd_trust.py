@@ -26,7 +26,6 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--cache-dir", type=Path, default=DEFAULT_TUF_CACHE, help="where TUF metadata is kept"
     )
-    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
     parser.set_defaults(handler=_initialize)
 
 
@@ -34,7 +33,10 @@ def _initialize(args: argparse.Namespace) -> int:
     from sealgate.trust.tuf import initialize
 
     root = initialize(
-        args.mirror, args.cache_dir.expanduser(), root=args.root, timeout_seconds=args.timeout
+        args.mirror,
+        args.cache_dir.expanduser(),
+        root=args.root,
+        timeout_seconds=min(args.timeout or 30.0, 30.0),
     )
     print(
         f"trusted root from {args.mirror}: {len(root.certificate_authorities)} CA(s), "

@@ -7,12 +7,8 @@ import json
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sealgate.checks.authorities import KeyAuthority
-from sealgate.checks.conditions import compile_conditions
-from sealgate.checks.keyless_identity import KeylessAuthority
-from sealgate.checks.signatures import render_cosign_json
 from sealgate.cli.common import (
     add_registry_flags,
     open_client,
@@ -22,11 +18,10 @@ from sealgate.cli.common import (
 )
 from sealgate.cli.trust_flags import add_trust_flags, trust_policy_from_args
 from sealgate.errors import ExitCode, SealgateError
-from sealgate.formats.predicates import resolve_predicate_type
-from sealgate.gate import utc_now
-from sealgate.oci import Reference, RegistryClient
-from sealgate.policy import AttestationRule, Policy
-from sealgate.workflows.verify import verify_attestations, verify_signatures
+
+if TYPE_CHECKING:
+    from sealgate.oci import Reference, RegistryClient
+    from sealgate.policy import Policy
 
 __all__ = ["register"]
 
@@ -35,6 +30,9 @@ T = TypeVar("T")
 
 def _checks(policy: Policy, *, annotations: bool = False, conditions: int = 0) -> list[str]:
     """The lines cosign prints before the output (``PrintVerificationHeader``)."""
+    from sealgate.checks.authorities import KeyAuthority
+    from sealgate.checks.keyless_identity import KeylessAuthority
+
     checks = ["The specified annotations were verified."] if annotations else []
     checks.append("The cosign claims were validated")
     if conditions:
@@ -120,12 +118,17 @@ def _header(ref: Reference, checks: list[str]) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from sealgate.checks.signatures import render_cosign_json
+    from sealgate.gate import utc_now
+    from sealgate.workflows.verify import verify_signatures
+
     annotations = parse_annotations(args.annotations)
     refs = [parse_reference(text) for text in args.images]
     policy = trust_policy_from_args(args, annotations)
     checks = _checks(policy, annotations=bool(annotations))
 
     def report(ref: Reference, result: Any) -> None:
+
         _header(ref, checks)
         verified = result.verdict.verified
         if args.output == "json":
@@ -138,6 +141,7 @@ def _verify(args: argparse.Namespace) -> int:
     repository = repository_override()
 
     def work(client: RegistryClient, ref: Reference) -> Any:
+
         return verify_signatures(
             client, ref, policy, reference_time=utc_now(), repository=repository
         )
@@ -146,6 +150,12 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _verify_attestation(args: argparse.Namespace) -> int:
+    from sealgate.checks.conditions import compile_conditions
+    from sealgate.formats.predicates import resolve_predicate_type
+    from sealgate.gate import utc_now
+    from sealgate.policy import AttestationRule
+    from sealgate.workflows.verify import verify_attestations
+
     refs = [parse_reference(text) for text in args.images]
     rule = AttestationRule(
         name=args.type,
@@ -167,6 +177,7 @@ def _verify_attestation(args: argparse.Namespace) -> int:
     repository = repository_override()
 
     def work(client: RegistryClient, ref: Reference) -> Any:
+
         return verify_attestations(
             client, ref, policy, (rule,), reference_time=utc_now(), repository=repository
         )

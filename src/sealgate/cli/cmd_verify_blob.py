@@ -7,16 +7,16 @@ import base64
 import binascii
 import sys
 from pathlib import Path
-from typing import Any
-
-from cryptography import x509
+from typing import TYPE_CHECKING, Any
 
 from sealgate.cli.common import read_input
 from sealgate.cli.trust_flags import add_trust_flags, trust_policy_from_args
 from sealgate.errors import ExitCode, InputError
-from sealgate.formats.predicates import resolve_predicate_type
-from sealgate.gate import utc_now
-from sealgate.workflows.verify_blob import Blob, verify_blob
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from sealgate.workflows.verify_blob import Blob
 
 __all__ = ["register"]
 
@@ -59,6 +59,8 @@ def register(sub: Any) -> None:
 
 
 def _blob(text: str) -> Blob:
+    from sealgate.workflows.verify_blob import Blob
+
     if text.startswith(_DIGEST_PREFIXES):
         return Blob.from_digest(text)
     return Blob(data=read_input(Path(text)))
@@ -74,6 +76,8 @@ def _signature(value: str) -> bytes:
 
 
 def _certificate(path: Path | None) -> x509.Certificate | None:
+    from cryptography import x509
+
     if path is None:
         return None
     try:
@@ -84,6 +88,10 @@ def _certificate(path: Path | None) -> x509.Certificate | None:
 
 def _handler(dsse: bool) -> Any:
     def run(args: argparse.Namespace) -> int:
+        from sealgate.formats.predicates import resolve_predicate_type
+        from sealgate.gate import utc_now
+        from sealgate.workflows.verify_blob import verify_blob
+
         policy = trust_policy_from_args(args, {})
         result = verify_blob(
             policy,

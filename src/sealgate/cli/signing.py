@@ -26,30 +26,23 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sealgate.cli.common import truthy
+from sealgate.cli.common import command_deadline, truthy
+from sealgate.cli.parsing import bool_flag
 from sealgate.deadline import Deadline
 from sealgate.errors import InputError, ServiceRefused, UsageError
-from sealgate.files import parse_go_bool, read_capped
-from sealgate.keys import load_signer, password_from_env_or_prompt
-from sealgate.sigstore_services import (
-    FulcioClient,
-    IdentityToken,
-    RekorClient,
-    Selection,
-    ServiceEndpoint,
-    ServiceTransport,
-    SigningConfig,
-    TimestampClient,
-    azure_devops_token,
-    buildkite_token,
-    github_actions_token,
-    parse_signing_config,
-    public_url,
-    select_services,
-)
-from sealgate.trust import load_trusted_root
-from sealgate.workflows.signing import Credential, SigningServices, keyless_credential
+from sealgate.files import read_capped
+
+if TYPE_CHECKING:
+    from sealgate.sigstore_services import (
+        IdentityToken,
+        Selection,
+        ServiceEndpoint,
+        ServiceTransport,
+        SigningConfig,
+    )
+    from sealgate.workflows.signing import Credential, SigningServices
 
 __all__ = ["SigningSetup", "add_signing_flags", "bool_flag", "signing_setup"]
 
@@ -58,14 +51,8 @@ PUBLIC_REKOR = "https://rekor.sigstore.dev"
 _KEY_VAR = "COSIGN_PRIVATE_KEY"
 _MAX_TOKEN_FILE = 64 * 1024
 _MAX_CONFIG = 1024 * 1024
-
-
-def bool_flag(value: str) -> bool:
-    """``--flag=false`` style booleans: cosign's flags (pflag) parse them with ParseBool."""
-    parsed = parse_go_bool(value)
-    if parsed is None:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a boolean (true or false)")
-    return parsed
+#: Timeout of one request to Fulcio, Rekor, a TSA or a token endpoint.
+_SERVICE_TIMEOUT_S = 30.0
 
 
 def add_signing_flags(parser: argparse.ArgumentParser) -> None:
@@ -157,6 +144,13 @@ def _read_token_arg(value: str) -> str:
 def _token(
     args: argparse.Namespace, env: Mapping[str, str], http: ServiceTransport, deadline: Deadline
 ) -> IdentityToken:
+    from sealgate.sigstore_services import (
+        IdentityToken,
+        azure_devops_token,
+        buildkite_token,
+        github_actions_token,
+    )
+
     audience = args.oidc_client_id
     if args.identity_token:
         token = IdentityToken.parse(_read_token_arg(args.identity_token))
@@ -192,6 +186,8 @@ def _token(
 
 
 def _config(args: argparse.Namespace) -> SigningConfig:
+    from sealgate.sigstore_services import SigningConfig, parse_signing_config
+
     if args.signing_config is None:
         return SigningConfig()
     raw = read_capped(args.signing_config, _MAX_CONFIG, error=UsageError, name="signing config")
@@ -205,6 +201,8 @@ def _urls(
     default: str | None,
     kind: str,
 ) -> list[str]:
+    from sealgate.sigstore_services import select_services
+
     if flag:
         return [flag]
     chosen = select_services(listed, selection, supported=(1,), now=datetime.now(UTC), kind=kind)
@@ -214,6 +212,8 @@ def _urls(
 
 
 def _confirm(args: argparse.Namespace, token: IdentityToken, rekor: list[str]) -> None:
+    from sealgate.sigstore_services import public_url
+
     if not rekor:
         return
     where = ", ".join(public_url(url) for url in rekor)
@@ -251,6 +251,17 @@ def signing_setup(
         ServiceRefused: Fulcio refused the token.
         CheckFailed: a service could not be reached in time (subclasses).
     """
+    from sealgate.keys import load_signer, password_from_env_or_prompt
+    from sealgate.sigstore_services import (
+        FulcioClient,
+        RekorClient,
+        Selection,
+        ServiceTransport,
+        TimestampClient,
+    )
+    from sealgate.trust import load_trusted_root
+    from sealgate.workflows.signing import Credential, SigningServices, keyless_credential
+
     env = os.environ if env is None else env
     keyless = _keyless_wanted(args, env)
     if keyless is None:
@@ -277,8 +288,8 @@ def signing_setup(
     trusted_root = load_trusted_root(args.trusted_root) if args.trusted_root else None
     stack = ExitStack()
     try:
-        http = stack.enter_context(ServiceTransport(timeout_s=getattr(args, "timeout", 30.0)))
-        deadline = Deadline.none()  # every request is bounded by --timeout
+        http = stack.enter_context(ServiceTransport(timeout_s=_SERVICE_TIMEOUT_S))
+        deadline = command_deadline(args)  # the whole command's --timeout
         if keyless:
             fulcio_urls = _urls(
                 args.fulcio_url, config.fulcio, Selection(), PUBLIC_FULCIO, "Fulcio"

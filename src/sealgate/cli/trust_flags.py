@@ -14,23 +14,21 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sealgate.checks.authorities import Authority, KeyAuthority
-from sealgate.checks.keyless_identity import CertificateAuthority, IdentitySpec, KeylessAuthority
-from sealgate.checks.tlog import TlogPolicy, load_rekor_keys
 from sealgate.cli.common import read_input
 from sealgate.errors import ConfigError, InputError, UsageError
-from sealgate.keys import load_verifier
-from sealgate.policy import AttestationRule, Policy
-from sealgate.sigstore_checks import IdentityPolicy
-from sealgate.trust import (
-    LogKey,
-    TimestampAuthority,
-    TrustedRoot,
-    bundled_trusted_root,
-    load_trusted_root,
-    parse_ca_set,
-)
+
+if TYPE_CHECKING:
+    from sealgate.checks.authorities import Authority
+    from sealgate.checks.keyless_identity import (
+        IdentitySpec,
+    )
+    from sealgate.policy import AttestationRule, Policy
+    from sealgate.trust import (
+        LogKey,
+        TrustedRoot,
+    )
 
 __all__ = [
     "DEFAULT_TUF_CACHE",
@@ -116,6 +114,8 @@ def _read(path: Path, what: str) -> bytes:
 
 
 def _byo_pki(args: argparse.Namespace) -> TrustedRoot | None:
+    from sealgate.trust import parse_ca_set
+
     if not (args.ca_roots or args.certificate_chain):
         return None
     if args.certificate_chain and not args.ca_roots:
@@ -129,6 +129,7 @@ def _byo_pki(args: argparse.Namespace) -> TrustedRoot | None:
 
 
 def _default_root() -> TrustedRoot:
+    from sealgate.trust import bundled_trusted_root
     from sealgate.trust.tuf import cached_trusted_root
 
     try:
@@ -145,6 +146,14 @@ def trusted_root_from_args(args: argparse.Namespace) -> TrustedRoot:
         InputError: A trust file cannot be read.
         KeyMaterialError: A log key is not a public key.
     """
+    from sealgate.trust import (
+        LogKey,
+        TimestampAuthority,
+        TrustedRoot,
+        load_trusted_root,
+        parse_ca_set,
+    )
+
     path = args.trusted_root or _env_path("SIGSTORE_ROOT_FILE")
     root = _byo_pki(args)
     if path is not None:
@@ -168,6 +177,8 @@ def trusted_root_from_args(args: argparse.Namespace) -> TrustedRoot:
 
 
 def _rekor_keys(args: argparse.Namespace) -> tuple[LogKey, ...]:
+    from sealgate.checks.tlog import load_rekor_keys
+
     paths = list(args.rekor_public_key or [])
     env_path = _env_path("SIGSTORE_REKOR_PUBLIC_KEY")
     if env_path is not None:
@@ -176,6 +187,9 @@ def _rekor_keys(args: argparse.Namespace) -> tuple[LogKey, ...]:
 
 
 def _identity(args: argparse.Namespace) -> IdentitySpec | None:
+    from sealgate.checks.keyless_identity import IdentitySpec
+    from sealgate.sigstore_checks import IdentityPolicy
+
     flags = (
         args.certificate_identity,
         args.certificate_identity_regexp,
@@ -221,6 +235,13 @@ def trust_policy_from_args(
         KeyMaterialError: A key cannot be read.
         ConfigError: Trust material is malformed.
     """
+    from sealgate.checks.authorities import KeyAuthority
+    from sealgate.checks.keyless_identity import CertificateAuthority, KeylessAuthority
+    from sealgate.checks.tlog import TlogPolicy
+    from sealgate.keys import load_verifier
+    from sealgate.policy import Policy
+    from sealgate.trust import TrustedRoot
+
     identity = _identity(args)
     if args.key and identity is not None:
         raise UsageError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sealgate.oci import Descriptor, Reference, RegistryClient
 from sealgate.oci.mediatypes import DIGEST_RE
 
 __all__ = [
+    "ATTACHMENT_TAG_PREFIX",
     "ATTACHMENT_SUFFIXES",
     "ResolvedImage",
     "attachment_ref",
@@ -94,13 +96,25 @@ def resolve_image(
     return ResolvedImage(ref=ref.with_digest(descriptor.digest), descriptor=descriptor)
 
 
+#: cosign's ``--attachment-tag-prefix`` for the command in progress (set by the CLI; copy it
+#: into worker threads with ``contextvars.copy_context``).
+ATTACHMENT_TAG_PREFIX: ContextVar[str] = ContextVar("sealgate_attachment_tag_prefix", default="")
+
+
 def attachment_ref(
-    image: Reference, suffix: str, *, repository: Reference | None = None, prefix: str = ""
+    image: Reference,
+    suffix: str,
+    *,
+    repository: Reference | None = None,
+    prefix: str | None = None,
 ) -> Reference:
     """cosign's tag for an attachment: ``[prefix]sha256-<hex>.<suffix>`` in the same repo.
 
     ``repository`` is ``COSIGN_REPOSITORY``: all attachments then live in that repository.
+    ``prefix`` defaults to :data:`ATTACHMENT_TAG_PREFIX`.
     """
+    if prefix is None:
+        prefix = ATTACHMENT_TAG_PREFIX.get()
     algorithm, _, hexpart = pinned_digest(image).partition(":")
     tag = f"{prefix}{algorithm}-{hexpart}" + (f".{suffix}" if suffix else "")
     base = repository or image
