@@ -19,6 +19,7 @@ from sealgate.cli.common import (
     repository_override,
     truthy,
 )
+from sealgate.cli.cosign_compat import add_refused
 from sealgate.cli.signing import SigningSetup, add_signing_flags, bool_flag, signing_setup
 from sealgate.errors import ExitCode, UsageError
 
@@ -39,7 +40,7 @@ def add_key_flags(parser: argparse.ArgumentParser) -> None:
         help="take the digest from build metadata (sha256:... text or buildx metadata JSON)",
     )
     parser.add_argument(
-        "--upload", type=bool_flag, default=True, metavar="BOOL", help="push to the registry"
+        "--upload", type=bool_flag, default=True, help="push to the registry (default true)"
     )
 
 
@@ -52,6 +53,9 @@ def register(sub: Any) -> None:
         "with --identity-token, SIGSTORE_ID_TOKEN or SEALGATE_KEYLESS=true and a CI OIDC "
         "token; with none of them sign warns and exits 0, so builds without signing secrets "
         "stay green.",
+        epilog="example:\n  sealgate sign --key cosign.key -a git_sha=$GIT_SHA "
+        "registry.example.com/app@sha256:...\n"
+        "  COSIGN_PRIVATE_KEY=... COSIGN_PASSWORD=... sealgate sign registry.example.com/app:1.2",
     )
     add_key_flags(parser)
     parser.add_argument(
@@ -73,6 +77,14 @@ def register(sub: Any) -> None:
     )
     add_scan_flags(parser)
     add_registry_flags(parser)
+    add_refused(
+        parser,
+        "--attachment",
+        "--payload",
+        "--record-creation-timestamp",
+        "--certificate",
+        "--certificate-chain",
+    )
     parser.add_argument("images", nargs="+", metavar="IMAGE")
     parser.set_defaults(handler=_sign)
 

@@ -117,7 +117,7 @@ def _store_or_go_bool(**kwargs: Any) -> argparse.Action:
         kwargs.pop("type")
         kwargs.pop("nargs", None)
         return GoBoolAction(**kwargs)
-    return argparse._StoreAction(**kwargs)  # noqa: SLF001 - argparse's own default
+    return argparse._StoreAction(**kwargs)
 
 
 class _VerboseAction(argparse.Action):
@@ -156,6 +156,7 @@ class _Parser(argparse.ArgumentParser):
             option
             for action in self._actions
             if isinstance(action, GoBoolAction | _VerboseAction)
+            or getattr(action, "boolean", False)
             for option in action.option_strings
         )
 
@@ -192,8 +193,20 @@ class _Parser(argparse.ArgumentParser):
             close = difflib.get_close_matches(choice.group(1), names, n=1, cutoff=0.6)
             message = f"unknown command {choice.group(1)!r}"
             hint = f" (did you mean {close[0]}?)" if close else ""
-        usage = self.format_usage().strip()
-        raise UsageError(f"{self.prog}: {message}{hint}\n{usage}\nRun '{self.prog} --help'.")
+        raise UsageError(f"{self.prog}: {message}{hint}\n{self.short_usage()}")
+
+    def short_usage(self) -> str:
+        """``usage: sealgate verify [flags] IMAGE [IMAGE ...]`` (cobra's usage line)."""
+        words = []
+        for action in self._actions:
+            if action.option_strings or action.help == argparse.SUPPRESS:
+                continue
+            name = action.metavar or action.dest
+            if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+                name = "COMMAND"
+            words.append(f"{name} [{name} ...]" if action.nargs in ("+", "*") else str(name))
+        tail = " ".join(words)
+        return f"usage: {self.prog} [flags] {tail} (see '{self.prog} --help')"
 
     def unknown_arguments(self, extras: list[str]) -> NoReturn:
         """Report words this command does not take, with the nearest flag."""

@@ -29,12 +29,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sealgate.cli.common import command_deadline, truthy
+from sealgate.cli.cosign_compat import add_refused
 from sealgate.cli.parsing import bool_flag
 from sealgate.deadline import Deadline
 from sealgate.errors import InputError, ServiceRefused, UsageError
 from sealgate.files import read_capped
 
 if TYPE_CHECKING:
+    from sealgate.keys import Signer
     from sealgate.sigstore_services import (
         IdentityToken,
         Selection,
@@ -44,7 +46,13 @@ if TYPE_CHECKING:
     )
     from sealgate.workflows.signing import Credential, SigningServices
 
-__all__ = ["SigningSetup", "add_signing_flags", "bool_flag", "signing_setup"]
+__all__ = [
+    "SigningSetup",
+    "add_signing_flags",
+    "bool_flag",
+    "load_signing_key",
+    "signing_setup",
+]
 
 PUBLIC_FULCIO = "https://fulcio.sigstore.dev"
 PUBLIC_REKOR = "https://rekor.sigstore.dev"
@@ -97,6 +105,23 @@ def add_signing_flags(parser: argparse.ArgumentParser) -> None:
         metavar="BOOL",
         help="store a Sigstore bundle (v0.3) instead of cosign's legacy layout (default false)",
     )
+    add_refused(
+        parser,
+        "--sk",
+        "--slot",
+        "--fulcio-auth-flow",
+        "--oidc-client-secret-file",
+        "--oidc-redirect-url",
+        "--oidc-provider",
+        "--oidc-disable-ambient-providers",
+        "--insecure-skip-verify",
+        "--issue-certificate",
+        "--timestamp-client-cacert",
+        "--timestamp-client-cert",
+        "--timestamp-client-key",
+        "--timestamp-server-name",
+        "--use-signing-config",
+    )
 
 
 @dataclass
@@ -113,8 +138,20 @@ class SigningSetup:
 
 
 def _keyless_wanted(args: argparse.Namespace, env: Mapping[str, str]) -> bool | None:
-    """True keyless, False key, None nothing to sign with."""
-    if args.key:
+    """True keyless, False key, None nothing to sign with (the soft skip).
+
+    Only an empty ``COSIGN_PRIVATE_KEY`` (no ``--key``, or ``--key env://COSIGN_PRIVATE_KEY``)
+    soft-skips: ``--key ""`` is a mistake in the command line, not a missing secret.
+
+    Raises:
+        UsageError: ``--key`` was given empty.
+    """
+    if args.key is not None:
+        if not args.key.strip():
+            raise UsageError(
+                '--key "" names no key: give a path or env://VAR (an empty COSIGN_PRIVATE_KEY '
+                "with no --key is the documented way to skip signing)"
+            )
         if args.key == f"env://{_KEY_VAR}" and not env.get(_KEY_VAR, "").strip():
             return None  # the template's explicit spelling of the default: same soft skip
         return False
@@ -126,6 +163,36 @@ def _keyless_wanted(args: argparse.Namespace, env: Mapping[str, str]) -> bool | 
     if truthy(env.get("SEALGATE_KEYLESS")) or env.get("SIGSTORE_ID_TOKEN", "").strip() or hinted:
         return True
     return None
+
+
+def load_signing_key(ref: str, env: Mapping[str, str] | None = None) -> Signer:
+    """The private key at ``ref``, its password from COSIGN_PASSWORD, a prompt or stdin.
+
+    Raises:
+        KeyMaterialError: unreadable key, wrong password, or no password to be had (no
+            COSIGN_PASSWORD, no terminal, nothing on standard input): said as such, never
+            as a wrong password.
+    """
+    from sealgate.errors import KeyMaterialError
+    from sealgate.keys import load_signer, password_from_env_or_prompt
+
+    env = os.environ if env is None else env
+    given: list[bytes] = []
+
+    def password() -> bytes:
+        given.append(password_from_env_or_prompt(confirm=False))
+        return given[-1]
+
+    try:
+        return load_signer(ref, password)
+    except KeyMaterialError as err:
+        if given == [b""] and "COSIGN_PASSWORD" not in env and not sys.stdin.isatty():
+            raise KeyMaterialError(
+                "the private key is encrypted and no password was given: COSIGN_PASSWORD is "
+                "not set and there is no terminal to ask on (standard input was empty); set "
+                "COSIGN_PASSWORD (empty for a key made with an empty password)"
+            ) from err
+        raise
 
 
 def _read_token_arg(value: str) -> str:
@@ -251,7 +318,6 @@ def signing_setup(
         ServiceRefused: Fulcio refused the token.
         CheckFailed: a service could not be reached in time (subclasses).
     """
-    from sealgate.keys import load_signer, password_from_env_or_prompt
     from sealgate.sigstore_services import (
         FulcioClient,
         RekorClient,
@@ -307,9 +373,7 @@ def signing_setup(
                 raise _fulcio_refused(exc, token) from None
             print(f"Signing as {token.describe()}", file=sys.stderr)
         else:
-            ref = args.key or f"env://{_KEY_VAR}"
-            signer = load_signer(ref, lambda: password_from_env_or_prompt(confirm=False))
-            credential = Credential(signer)
+            credential = Credential(load_signing_key(args.key or f"env://{_KEY_VAR}", env))
         services = SigningServices(
             rekor=tuple(RekorClient(http, url) for url in rekor_urls),
             timestamps=tuple(TimestampClient(http, url) for url in tsa_urls),

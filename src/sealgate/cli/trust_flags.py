@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sealgate.cli.common import read_input
+from sealgate.cli.cosign_compat import add_no_op, add_refused
 from sealgate.errors import ConfigError, InputError, UsageError
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ def add_trust_flags(parser: argparse.ArgumentParser) -> None:
     )
     trust.add_argument(
         "--insecure-ignore-tlog",
+        "--private-infrastructure",
         action="store_true",
         help="accept signatures without a Rekor entry (private setups without a tlog)",
     )
@@ -99,6 +101,26 @@ def add_trust_flags(parser: argparse.ArgumentParser) -> None:
         help="never contact Rekor (sealgate always verifies offline; accepted for cosign)",
     )
     parser.add_argument("--max-workers", type=int, default=8, help="images verified at once")
+    add_no_op(trust, "--experimental-oci11", boolean=True, why="OCI 1.1 referrers are always read")
+    add_no_op(
+        trust,
+        "--new-bundle-format",
+        boolean=True,
+        why="Sigstore bundles and cosign's legacy layout are both read",
+    )
+    add_no_op(
+        trust,
+        "--rekor-url",
+        boolean=False,
+        why="log entries are verified offline against the trusted root's Rekor keys",
+    )
+    add_no_op(
+        trust,
+        "--use-signed-timestamps",
+        boolean=True,
+        why="signed timestamps are used whenever the trusted root has a TSA",
+    )
+    add_refused(parser, "--sct", "--signature-digest-algorithm", "--sk", "--slot")
 
 
 def _env_path(name: str) -> Path | None:

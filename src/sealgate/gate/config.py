@@ -18,7 +18,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
 
-
 from sealgate.checks.conditions import compile_conditions
 from sealgate.config import MiB
 from sealgate.documents import PathKey, YamlDocument, format_path, read_yaml_file

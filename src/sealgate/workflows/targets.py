@@ -13,8 +13,8 @@ from sealgate.oci import Descriptor, Reference, RegistryClient
 from sealgate.oci.mediatypes import DIGEST_RE
 
 __all__ = [
-    "ATTACHMENT_TAG_PREFIX",
     "ATTACHMENT_SUFFIXES",
+    "ATTACHMENT_TAG_PREFIX",
     "ResolvedImage",
     "attachment_ref",
     "pinned_digest",
