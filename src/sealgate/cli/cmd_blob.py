@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sealgate.cli.common import read_input
+from sealgate.cli.cosign_compat import add_refused
+from sealgate.cli.parsing import bool_flag
 from sealgate.cli.signing import add_signing_flags, signing_setup
 from sealgate.errors import ExitCode, UsageError
 
@@ -28,7 +30,9 @@ __all__ = ["register"]
 def _common(parser: argparse.ArgumentParser) -> None:
     add_signing_flags(parser)
     parser.add_argument("--bundle", type=Path, help="write the bundle (signature and evidence)")
-    parser.add_argument("--output-signature", type=Path, help="write the signature here")
+    parser.add_argument(
+        "--output-signature", "--output", type=Path, help="write the signature here"
+    )
     parser.add_argument(
         "--output-certificate", type=Path, help="write the signing certificate (or key) here"
     )
@@ -43,15 +47,34 @@ def register(sub: Any) -> None:
         "sign-blob",
         help="sign a file (key or keyless)",
         description="Sign FILE's bytes. Key or keyless exactly as `sign` decides.",
+        epilog="example:\n  sealgate sign-blob --key cosign.key --bundle app.tgz.bundle app.tgz",
     )
     _common(sign)
+    sign.add_argument(
+        "--b64",
+        type=bool_flag,
+        default=True,
+        help="base64-encode the signature written (default true; false writes raw bytes)",
+    )
     sign.set_defaults(handler=_sign_blob)
     attest = sub.add_parser(
         "attest-blob",
         help="attest a predicate about a file (in-toto statement in DSSE)",
         description="Sign an in-toto statement whose subject is FILE (its name and SHA-256).",
+        epilog="example:\n  sealgate attest-blob --key cosign.key --type slsaprovenance "
+        "--predicate provenance.json --bundle app.tgz.att.bundle app.tgz",
     )
     _common(attest)
+    add_refused(
+        attest,
+        "--hash",
+        "--output-attestation",
+        "--rfc3161-timestamp-bundle",
+        "--statement",
+        "--rekor-entry-type",
+        "--certificate",
+        "--certificate-chain",
+    )
     attest.add_argument("--predicate", type=Path, required=True, help="predicate file")
     attest.add_argument("--type", default="custom", help="predicate type name or URI")
     attest.set_defaults(handler=_attest_blob)
@@ -73,7 +96,11 @@ def _write(args: argparse.Namespace, result: BlobSignature, signature_text: byte
             raise UsageError("--rfc3161-timestamp needs --timestamp-server-url")
         args.rfc3161_timestamp.write_bytes(result.evidence.timestamps[0])
     if not (args.bundle or args.output_signature):
-        sys.stdout.write(signature_text.decode("ascii", "replace") + "\n")
+        if getattr(args, "b64", True):
+            sys.stdout.write(signature_text.decode("ascii", "replace") + "\n")
+        else:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(signature_text)
 
 
 def _sign_blob(args: argparse.Namespace) -> int:
@@ -87,7 +114,7 @@ def _sign_blob(args: argparse.Namespace) -> int:
         result = sign_blob(
             setup.credential, setup.services, blob, bundle_format=args.new_bundle_format
         )
-    _write(args, result, base64.b64encode(result.signature))
+    _write(args, result, base64.b64encode(result.signature) if args.b64 else result.signature)
     return ExitCode.OK
 
 

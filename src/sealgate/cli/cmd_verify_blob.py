@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sealgate.cli.common import read_input
+from sealgate.cli.cosign_compat import add_refused
+from sealgate.cli.parsing import bool_flag
 from sealgate.cli.trust_flags import add_trust_flags, trust_policy_from_args
-from sealgate.errors import ExitCode, InputError
+from sealgate.errors import ExitCode, InputError, UsageError
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -50,10 +52,12 @@ def register(sub: Any) -> None:
             parser.add_argument("--type", default=None, help="predicate type name or URI")
             parser.add_argument(
                 "--check-claims",
-                default="true",
-                choices=["true", "false"],
-                help="check the blob is a statement subject (default true)",
+                type=bool_flag,
+                default=True,
+                help="check the blob is a statement subject (always; =false is refused)",
             )
+            add_refused(parser, "--digest", "--digestAlg")
+        add_refused(parser, "--rfc3161-timestamp")
         parser.add_argument("blob", metavar="BLOB")
         parser.set_defaults(handler=_handler(dsse))
 
@@ -88,6 +92,11 @@ def _certificate(path: Path | None) -> x509.Certificate | None:
 
 def _handler(dsse: bool) -> Any:
     def run(args: argparse.Namespace) -> int:
+        if not getattr(args, "check_claims", True):
+            raise UsageError(
+                "--check-claims=false is not supported: an attestation whose subject is not "
+                "the blob proves nothing about it"
+            )
         from sealgate.formats.predicates import resolve_predicate_type
         from sealgate.gate import utc_now
         from sealgate.workflows.verify_blob import verify_blob

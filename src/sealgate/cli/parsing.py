@@ -202,7 +202,7 @@ class _Parser(argparse.ArgumentParser):
             if action.option_strings or action.help == argparse.SUPPRESS:
                 continue
             name = action.metavar or action.dest
-            if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            if isinstance(action, argparse._SubParsersAction):
                 name = "COMMAND"
             words.append(f"{name} [{name} ...]" if action.nargs in ("+", "*") else str(name))
         tail = " ".join(words)

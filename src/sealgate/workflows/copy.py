@@ -123,8 +123,10 @@ class _Copier:
             dst_tag = Reference(
                 dst_repo.registry, dst_repo.repository, tag=src_tag.tag, layout=dst_repo.layout
             )
+            skipped = len(self.report.manifests_skipped)
             self.copy_manifest(src_tag, dst_tag, manifest)
-            self.report.attachments_copied.append(str(dst_tag))
+            if len(self.report.manifests_skipped) == skipped:  # not already there
+                self.report.attachments_copied.append(str(dst_tag))
 
 
 def _entities(

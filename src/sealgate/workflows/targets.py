@@ -18,6 +18,7 @@ __all__ = [
     "ResolvedImage",
     "attachment_ref",
     "pinned_digest",
+    "platform_image",
     "read_digest_file",
     "resolve_image",
 ]
@@ -121,3 +122,34 @@ def attachment_ref(
     return Reference(
         registry=base.registry, repository=base.repository, tag=tag, layout=base.layout
     )
+
+
+def platform_image(client: RegistryClient, ref: Reference, platform: str) -> Reference:
+    """``ref`` narrowed to one platform (cosign's ``--platform os/arch[/variant]``).
+
+    A single-platform image is returned pinned, whatever ``platform`` says, as cosign does.
+
+    Raises:
+        UsageError: ``platform`` is malformed or names no platform of the index.
+        ImageNotFound: the image does not exist.
+        CheckFailed: the registry could not be read.
+    """
+    from sealgate.oci import INDEX_TYPES, parse_index
+
+    parts = platform.split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise UsageError(f"--platform {platform!r} is not os/arch[/variant]")
+    image = resolve_image(client, ref).ref
+    manifest = client.get_manifest(image)
+    if manifest.media_type not in INDEX_TYPES:
+        return image
+    found = []
+    for child in parse_index(manifest):
+        spec = child.platform or {}
+        name = f"{spec.get('os')}/{spec.get('architecture')}"
+        if spec.get("variant"):
+            name += f"/{spec.get('variant')}"
+        found.append(name)
+        if name == platform or (len(parts) == 2 and name.startswith(platform + "/")):
+            return image.with_digest(child.digest)
+    raise UsageError(f"{ref} has no platform {platform} (it has {', '.join(found) or 'none'})")
