@@ -53,6 +53,8 @@ def register(sub: Any) -> None:
         "manifests with --manifests) against the config's keys and required attestations. "
         "softFail environments print warnings and exit 0; others exit 2 on any failure. "
         "COSIGN_VERIFY_DISABLED=true skips verification with a banner and an audit record.",
+        epilog="example:\n  sealgate gate --config sealgate.yaml --env staging2 "
+        "--junit junit.xml --pin-output pins.yaml",
     )
     _gate_flags(gate)
     gate.add_argument(
@@ -77,13 +79,25 @@ def register(sub: Any) -> None:
         "writes them back with every image pinned by digest. Use: helm upgrade ... "
         "--post-renderer sealgate --post-renderer-args helm-postrender "
         "--post-renderer-args --env=NAME",
+        epilog="example:\n  helm upgrade app ./chart --post-renderer sealgate "
+        "--post-renderer-args helm-postrender --post-renderer-args --env=app-eu2",
     )
     _gate_flags(post)
     post.set_defaults(handler=_postrender)
 
-    ci = sub.add_parser("ci", help="pipeline templates")
+    ci = sub.add_parser(
+        "ci",
+        help="pipeline templates",
+        description="Pipeline templates that sign after the push and gate before deploys.",
+        epilog="example:\n  sealgate ci generate --system github --part sign",
+    )
     ci_sub = ci.add_subparsers(dest="ci_command", required=True)
-    gen = ci_sub.add_parser("generate", help="emit sign-and-attest and verify-before-deploy YAML")
+    gen = ci_sub.add_parser(
+        "generate",
+        help="emit sign-and-attest and verify-before-deploy YAML",
+        description="Print ready-to-commit YAML for Azure DevOps, GitHub Actions or GitLab CI.",
+        epilog="example:\n  sealgate ci generate --system gitlab > .gitlab-ci.sealgate.yml",
+    )
     gen.add_argument("--system", required=True, choices=list(CI_SYSTEMS))
     gen.add_argument("--part", choices=list(PARTS), default="pipeline")
     gen.set_defaults(handler=_ci_generate)

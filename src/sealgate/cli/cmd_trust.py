@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sealgate.cli.cosign_compat import add_refused
 from sealgate.cli.trust_flags import DEFAULT_TUF_CACHE, DEFAULT_TUF_MIRROR
 from sealgate.errors import ExitCode
 
@@ -26,6 +27,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--cache-dir", type=Path, default=DEFAULT_TUF_CACHE, help="where TUF metadata is kept"
     )
+    add_refused(parser, "--root-checksum")
     parser.set_defaults(handler=_initialize)
 
 

@@ -117,6 +117,9 @@ def register(sub: Any) -> None:
 
 def _common_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--certificate", type=Path, help="PEM signing certificate to verify against"
+    )
+    parser.add_argument(
         "--check-claims",
         type=bool_flag,
         default=True,
@@ -203,7 +206,7 @@ def _verify(args: argparse.Namespace) -> int:
 
     annotations = parse_annotations(args.annotations)
     refs = _image_refs(args)
-    policy = trust_policy_from_args(args, annotations)
+    policy = trust_policy_from_args(args, annotations, certificate=args.certificate)
     checks = _checks(policy, annotations=bool(annotations))
 
     def report(ref: Reference, result: Any) -> None:
@@ -242,7 +245,7 @@ def _verify_attestation(args: argparse.Namespace) -> int:
         # Compiled up front: a typo is a usage error, not a failed image.
         conditions=(*compile_conditions(args.condition), *_rego_policies(args.policy)),
     )
-    policy = trust_policy_from_args(args, {}, (rule,))
+    policy = trust_policy_from_args(args, {}, (rule,), certificate=args.certificate)
 
     checks = _checks(policy, conditions=len(rule.conditions))
 

@@ -29,6 +29,7 @@ __all__ = [
     "RootParser",
     "bool_flag",
     "go_duration",
+    "nearest",
 ]
 
 #: cosign's default ``--timeout`` (``3m0s``): the budget of the whole command.
@@ -74,6 +75,29 @@ def go_duration(value: str) -> float:
     if sign < 0 and total > 0:
         raise argparse.ArgumentTypeError(f"{value!r}: a timeout cannot be negative")
     return total
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment): a swap costs one edit."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            row[j] = min(rows[i - 1][j] + 1, row[j - 1] + 1, rows[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[i - 2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def nearest(word: str, candidates: list[str]) -> str | None:
+    """The candidate fewest edits from ``word`` (typos, swapped letters), if any is close."""
+    close = difflib.get_close_matches(word, candidates, n=5, cutoff=0.5)
+    scored = sorted((_edit_distance(word, c), c) for c in {*close, *candidates})
+    if not scored or scored[0][0] > max(2, len(word) // 3):
+        return None
+    return scored[0][1]
 
 
 class GoBoolAction(argparse.Action):
@@ -184,15 +208,15 @@ class _Parser(argparse.ArgumentParser):
         unknown = re.search(r"unrecognized arguments: (\S+)", message)
         if unknown:
             flag = unknown.group(1).split("=", 1)[0]
-            close = difflib.get_close_matches(flag, self.option_names(), n=1, cutoff=0.6)
+            close = nearest(flag, self.option_names())
             if close:
-                hint = f" (did you mean {close[0]}?)"
+                hint = f" (did you mean {close}?)"
         choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
         if choice:
             names = re.findall(r"[\w-]+", choice.group(2))
-            close = difflib.get_close_matches(choice.group(1), names, n=1, cutoff=0.6)
+            close = nearest(choice.group(1), names)
             message = f"unknown command {choice.group(1)!r}"
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            hint = f" (did you mean {close}?)" if close else ""
         raise UsageError(f"{self.prog}: {message}{hint}\n{self.short_usage()}")
 
     def short_usage(self) -> str:
