@@ -31,8 +31,8 @@ def register(sub: Any) -> None:
         "load",
         help="load an image with its signatures and attestations from an OCI layout",
         description="Push the image `sealgate save` wrote to DIR, with its attachments and "
-        "referrers, to IMAGE (a repository, optionally with a tag).",
-        epilog="example:\n  sealgate load --dir ./app-1.2 mirror.internal/app",
+        "referrers, to IMAGE (its tag defaults to latest, as in cosign).",
+        epilog="example:\n  sealgate load --dir ./app-1.2 mirror.internal/app:1.2",
     )
     load.add_argument("--dir", type=Path, required=True, help="the OCI layout directory")
     add_registry_flags(load)
