@@ -213,10 +213,9 @@ def test_attestation_envelope_attached_verifies(
     other = _push(client, registry, repo, "v2")
     predicate = tmp_path / "p.json"
     predicate.write_text("{}")
+    key = str(keys["first"])
     made = _sealgate(
-        ["attest", "--key", str(keys["first"]), "--type", "vuln", "--predicate", str(predicate)]
-        + [image],
-        tmp_path,
+        ["attest", "--key", key, "--type", "vuln", "--predicate", str(predicate), image], tmp_path
     )
     assert made.code == 0, made.err
     envelope = tmp_path / "envelope.json"
@@ -226,9 +225,9 @@ def test_attestation_envelope_attached_verifies(
     attached = _sealgate(["attach", "attestation", "--attestation", str(envelope), other], tmp_path)
     assert attached.code == 0, attached.err
     # The statement names the first image's digest: attached elsewhere it proves nothing.
+    pub = str(keys["first.pub"])
     wrong = _sealgate(
-        ["verify-attestation", "--key", str(keys["first.pub"]), "--insecure-ignore-tlog"]
-        + ["--type", "vuln", other],
+        ["verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--type", "vuln", other],
         tmp_path,
     )
     assert wrong.code != 0
