@@ -387,7 +387,7 @@ class HttpTransport:
         headers: dict[str, str] | None = None,
         content: RequestContent = None,
     ) -> httpx.Response:
-        """Send an authenticated request for ``ref``'s repository (one 401 round-trip).
+        """Send an authenticated request for ``ref``'s repository (at most two 401 round-trips).
 
         A streamed ``content`` (an iterator) cannot be sent twice: its 401 is returned as is.
 
@@ -407,7 +407,10 @@ class HttpTransport:
             request.headers["Authorization"] = f"Bearer {token}"
             return self.send(what, request, deadline=deadline)
         used: str | None = self.auth.cached(ref.registry, scope)
-        for _ in range(2):
+        # Without a cached header: anonymous, then a token, then one fresh token if the first
+        # is refused (expired on arrival, or clock skew), as go-containerregistry refreshes a
+        # refused bearer token once.
+        for _ in range(3):
             request = self._client.build_request(method, url, headers=headers, content=content)
             if used is not None:
                 request.headers["Authorization"] = used
