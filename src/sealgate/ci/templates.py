@@ -175,8 +175,8 @@ stages:
         pool:
           vmImage: ubuntu-latest
         steps:
-{_indent(verify, 10)}          # helm itself (not HelmDeploy@0, which needs an Azure or Kubernetes service
-          # connection this template cannot know): point KUBECONFIG at your cluster.
+{_indent(verify, 10)}          # helm itself, not HelmDeploy@0: that task needs a service
+          # connection this template cannot know. Point KUBECONFIG at your cluster.
           - bash: |
               helm upgrade --install app deploy/chart \\
                 --post-renderer sealgate --post-renderer-args helm-postrender \\
