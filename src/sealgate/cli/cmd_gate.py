@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sealgate.cli.common import add_registry_flags, open_client, repository_override
-from sealgate.errors import InputError, UsageError
+from sealgate.errors import ConfigError, InputError, UsageError
 from sealgate.files import read_capped
 
 if TYPE_CHECKING:
@@ -146,9 +146,7 @@ def _cache_secret() -> bytes:
 def _run(
     args: argparse.Namespace, images_override: Any = None
 ) -> tuple[GateReport, EnvironmentConfig]:
-    from rich.console import Console
-
-    from sealgate.cli.terminal import progress_display
+    from sealgate.cli.terminal import gate_console, progress_display
     from sealgate.gate import (
         VerdictCache,
         collect_images,
@@ -161,6 +159,11 @@ def _run(
     )
     from sealgate.workflows.gate_verifier import RegistryImageVerifier
 
+    if not args.config.exists():
+        raise ConfigError(
+            f"{args.config}: no such gate config; name it with --config FILE "
+            "(default ./sealgate.yaml)"
+        )
     config = load_config(args.config)
     env = config.environment(args.env)
     if images_override is not None:
@@ -176,7 +179,7 @@ def _run(
         cache = VerdictCache.from_settings(config.cache, secret=_cache_secret())
     # The gate decides; the audit log is read and appended here, at the edge.
     audit_records = read_audit_records(env.audit_log)
-    console = Console(stderr=True)
+    console = gate_console(stderr=True)
     with (
         open_client(args, extra_insecure=tuple(config.insecure_registries)) as client,
         progress_display(console, total=len(images)) as progress,
@@ -200,13 +203,11 @@ def _run(
 
 
 def _gate(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    from sealgate.cli.terminal import render_table
+    from sealgate.cli.terminal import gate_console, render_table
     from sealgate.reports import render_json, render_junit, render_markdown, render_pins, render_vso
 
     report, _ = _run(args)
-    console = Console(stderr=args.output == "json")
+    console = gate_console(stderr=args.output == "json")
     if args.output == "json":
         sys.stdout.write(render_json(report))
     render_table(report, console)
@@ -229,9 +230,7 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _postrender(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    from sealgate.cli.terminal import render_table
+    from sealgate.cli.terminal import gate_console, render_table
     from sealgate.gate import images_from_text, postrender
     from sealgate.reports import pin_map
 
@@ -243,7 +242,7 @@ def _postrender(args: argparse.Namespace) -> int:
         ),
     )
     # stdout belongs to Helm: every human line goes to stderr.
-    render_table(report, Console(stderr=True))
+    render_table(report, gate_console(stderr=True))
     if not report.allowed:
         return report.exit_code
     if report.decision == "bypassed":

@@ -204,3 +204,9 @@ def test_an_unknown_command_suggests_the_nearest() -> None:
     result = run_cli(["verfy", "img.example/a:1"])
     assert result.code == 64
     assert "unknown command 'verfy' (did you mean verify?)" in result.err
+
+
+def test_a_missing_gate_config_names_the_flag(tmp_path: Path) -> None:
+    result = run_cli(["gate", "--env", "prod", "--config", str(tmp_path / "missing.yaml")])
+    assert result.code == 78
+    assert "--config" in result.err
