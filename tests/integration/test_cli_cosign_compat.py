@@ -312,3 +312,45 @@ def test_registry_token_is_sent_as_a_bearer_token(
     )
     assert result.code == 3
     assert "not-a-real-token" not in result.err
+
+
+def test_verify_attestation_policy_is_rego_and_cue_is_refused(
+    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+) -> None:
+    image = _push(client, registry, repo)
+    predicate = tmp_path / "p.json"
+    predicate.write_text('{"scanner": {"critical": 0}}')
+    key, pub = str(keys["first"]), str(keys["first.pub"])
+    made = _sealgate(
+        ["attest", "--key", key, "--type", "vuln", "--predicate", str(predicate), image], tmp_path
+    )
+    assert made.code == 0, made.err
+    allow, deny = tmp_path / "allow.rego", tmp_path / "deny.rego"
+    allow.write_text("package sigstore\nisCompliant { input.predicate.scanner.critical == 0 }\n")
+    deny.write_text("package sigstore\nisCompliant { input.predicate.scanner.critical > 0 }\n")
+    common = ["verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--type", "vuln"]
+    passed = _sealgate([*common, "--policy", str(allow), "-o", "text", image], tmp_path)
+    assert passed.code == 0, passed.err
+    assert json.loads(passed.out.splitlines()[0])["predicateType"].endswith("vuln/v1")
+    denied = _sealgate([*common, "--policy", str(deny), image], tmp_path)
+    assert denied.code != 0
+    cue = tmp_path / "policy.cue"
+    cue.write_text("predicate: {}")
+    refused = _sealgate([*common, "--policy", str(cue), image], tmp_path)
+    assert refused.code == 64
+    assert "CUE policies are not supported" in refused.err
+
+
+def test_predicate_that_is_not_json_names_the_file_and_position(
+    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+) -> None:
+    image = _push(client, registry, repo)
+    predicate = tmp_path / "broken.json"
+    predicate.write_text('{\n  "a": 1,\n  oops\n}')
+    key = str(keys["first"])
+    result = _sealgate(
+        ["attest", "--key", key, "--type", "vuln", "--predicate", str(predicate), image], tmp_path
+    )
+    assert result.code == 65
+    assert str(predicate) in result.err
+    assert "line 3 column 3" in result.err
