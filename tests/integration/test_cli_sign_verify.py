@@ -80,7 +80,7 @@ def test_signature_manifest_has_cosign_layout(
     assert manifest.media_type == "application/vnd.oci.image.manifest.v1+json"
     document = json.loads(manifest.data)
     assert document["config"]["mediaType"] == "application/vnd.oci.image.config.v1+json"
-    assert document["config"]["size"] == 233  # SPEC §1.2: ggcr's config for one signature
+    assert document["config"]["size"] == 233  # formats.md §1.2: ggcr's config for one signature
     [layer] = document["layers"]
     assert layer["mediaType"] == "application/vnd.dev.cosign.simplesigning.v1+json"
     assert list(layer) == ["mediaType", "size", "digest", "annotations"]

@@ -84,7 +84,7 @@ def test_valid(fixtures_dir: Path) -> None:
 
 
 def test_valid_rebuilds_payload_and_worked_example(fixtures_dir: Path) -> None:
-    """SPEC §1.8: payload is byte-identical to ours; config is 233 bytes, sha256:be321600..."""
+    """formats.md §1.8: payload byte-identical to ours; config is 233 bytes, sha256:be321600..."""
     (layer,) = layers_of(fixtures_dir / "dir-img-cosign-valid")
     parsed = parse_payload(layer.payload)
     rebuilt = build_payload(parsed.docker_reference, parsed.manifest_digest, None)

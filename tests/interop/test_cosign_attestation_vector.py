@@ -1,4 +1,4 @@
-"""cosign's ``oci-attestation.sigstore.json`` (interop README §2; SPEC §2.2, §9).
+"""cosign's ``oci-attestation.sigstore.json`` (interop README §2; docs/formats.md §2.2, §9).
 
 The DSSE PAE signature verifies with the leaf certificate's key; Rekor's ``envelopeHash`` equals
 sha256 of our cosign-v2-layout re-serialization; and the whole legacy ``.att`` pipeline accepts a

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         EnvironmentConfig,
         GateReport,
     )
+    from sealgate.trust import TrustedRoot
 
 __all__ = ["register"]
 
@@ -39,6 +40,12 @@ def _gate_flags(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="verify against these policy files or directories (ClusterImagePolicy, Kyverno, "
         "sealgate ImagePolicy) instead of the config's keys; repeatable",
+    )
+    parser.add_argument(
+        "--trusted-root",
+        type=Path,
+        help="Sigstore TrustedRoot JSON for keyless policies (default: SIGSTORE_ROOT_FILE, the "
+        "root `sealgate initialize` cached, else the bundled public-good root)",
     )
     add_registry_flags(parser)
 
@@ -186,7 +193,9 @@ def _run(
     ):
         verifier = RegistryImageVerifier(
             client,
-            lambda: environment_policy_set(env, args.policy),
+            lambda: environment_policy_set(
+                env, args.policy, trusted_root=lambda: _trusted_root(args)
+            ),
             repository=repository_override(),
         )
         outcome = evaluate_gate(
@@ -200,6 +209,13 @@ def _run(
             progress=progress,
         )
     return write_audit_records(env.audit_log, outcome), env
+
+
+def _trusted_root(args: argparse.Namespace) -> TrustedRoot:
+    from sealgate.cli.trust_flags import default_trusted_root
+    from sealgate.trust import load_trusted_root
+
+    return load_trusted_root(args.trusted_root) if args.trusted_root else default_trusted_root()
 
 
 def _gate(args: argparse.Namespace) -> int:

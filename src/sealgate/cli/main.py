@@ -87,6 +87,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("ci", _CLI + "cmd_gate", "pipeline templates"),
     Command("policy", _CLI + "cmd_policy", "test policy documents without a cluster"),
     Command("initialize", _CLI + "cmd_trust", "refresh the Sigstore trusted root over TUF"),
+    Command("webhook", _CLI + "cmd_webhook", "Kubernetes admission webhook: serve it, install it"),
     Command("login", _CLI + "cmd_env", "store registry credentials (docker config.json)"),
     Command("env", _CLI + "cmd_env", "print the environment variables sealgate reads"),
     Command("version", _CLI + "cmd_env", "print version information"),

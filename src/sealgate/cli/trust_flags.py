@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_TUF_CACHE",
     "DEFAULT_TUF_MIRROR",
     "add_trust_flags",
+    "default_trusted_root",
     "trust_policy_from_args",
     "trusted_root_from_args",
 ]
@@ -150,9 +151,18 @@ def _byo_pki(args: argparse.Namespace) -> TrustedRoot | None:
     return parse_ca_set(_read(args.ca_roots, "--ca-roots"), intermediates)
 
 
-def _default_root() -> TrustedRoot:
-    from sealgate.trust import bundled_trusted_root
+def default_trusted_root() -> TrustedRoot:
+    """``SIGSTORE_ROOT_FILE``, else the TUF-cached root, else the bundled public-good root.
+
+    Raises:
+        ConfigError: A trust file is malformed.
+    """
+    from sealgate.trust import bundled_trusted_root, load_trusted_root
     from sealgate.trust.tuf import cached_trusted_root
+
+    path = _env_path("SIGSTORE_ROOT_FILE")
+    if path is not None:
+        return load_trusted_root(path)
 
     try:
         return cached_trusted_root(DEFAULT_TUF_MIRROR, DEFAULT_TUF_CACHE.expanduser())
@@ -181,7 +191,7 @@ def trusted_root_from_args(args: argparse.Namespace) -> TrustedRoot:
     if path is not None:
         root = load_trusted_root(path)
     elif root is None:
-        root = _default_root()
+        root = default_trusted_root()
     ct_key = _env_path("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE")
     if ct_key is not None:
         root = root.with_ctlogs([LogKey.from_pem(_read(ct_key, "CT log key"))])

@@ -1,4 +1,4 @@
-"""cosign ``--type`` predicate names and predicate file loading (SPEC §2.4, §2.5)."""
+"""cosign ``--type`` predicate names and predicate file loading (docs/formats.md §2.4, §2.5)."""
 
 from __future__ import annotations
 

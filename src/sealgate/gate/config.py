@@ -28,6 +28,7 @@ __all__ = [
     "CacheSettings",
     "EnvironmentConfig",
     "GateConfig",
+    "IdentitySettings",
     "ImageRules",
     "Tier",
     "TrustSection",
@@ -53,6 +54,16 @@ class AttestationSpec:
 
 
 @dataclass(frozen=True)
+class IdentitySettings:
+    """A keyless signer as the configuration names it (exact values or RE2 expressions)."""
+
+    issuer: str = ""
+    subject: str = ""
+    issuer_regexp: str = ""
+    subject_regexp: str = ""
+
+
+@dataclass(frozen=True)
 class TrustSection:
     """The configuration's trust settings for one environment, as written (key references).
 
@@ -67,6 +78,10 @@ class TrustSection:
     tlog: bool = False
     rekor_keys: tuple[str, ...] = ()
     attestations: tuple[AttestationSpec, ...] = ()
+    #: Keyless signers trusted next to the keys (any-of).
+    identities: tuple[IdentitySettings, ...] = ()
+    #: ``trustedRoot``: the Sigstore trusted root for identities, absolute; None = default.
+    trusted_root: Path | None = None
     #: Required signature annotations, sorted by key.
     annotations: tuple[tuple[str, str], ...] = ()
 
@@ -255,10 +270,19 @@ def _environment(
     )
     policies_raw = raw.get("policies", top.get("policies", ()))
     policies = tuple(base / Path(str(item)).expanduser() for item in policies_raw)
-    if not keys and not policies:
+    identities = tuple(
+        IdentitySettings(
+            issuer=str(item.get("issuer", "")),
+            subject=str(item.get("subject", "")),
+            issuer_regexp=str(item.get("issuerRegExp", "")),
+            subject_regexp=str(item.get("subjectRegExp", "")),
+        )
+        for item in raw.get("identities", top.get("identities", ()))
+    )
+    if not keys and not identities and not policies:
         raise ConfigError(
-            f"{origin}: environment {name!r} has no keys and no policies "
-            "(set keys or policies globally or here)"
+            f"{origin}: environment {name!r} has no keys, identities or policies "
+            "(set one of them globally or here)"
         )
     att_at = (*at, "attestations") if "attestations" in raw else ("attestations",)
     attestations = _attestations(
@@ -267,7 +291,10 @@ def _environment(
     annotations = raw.get("annotations", top.get("annotations", {}))
     trust = TrustSection(
         keys=keys,
-        tlog=bool(top.get("tlog", False)),
+        # Keyless signatures need the log (it dates them); keys alone default to no log.
+        tlog=bool(top.get("tlog", bool(identities))),
+        identities=identities,
+        trusted_root=base / Path(top["trustedRoot"]).expanduser() if "trustedRoot" in top else None,
         rekor_keys=tuple(
             _key_ref(k, base, doc.where(("rekorKeys",))) for k in top.get("rekorKeys", ())
         ),

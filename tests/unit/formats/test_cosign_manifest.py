@@ -1,4 +1,4 @@
-"""Attachment manifest: ggcr byte layout (SPEC §1.2, §1.8), dedupe (§1.6), strict parsing."""
+"""Attachment manifest: ggcr byte layout (formats.md §1.2, §1.8), dedupe (§1.6), strict parsing."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def test_layer_annotations_sorted() -> None:
     assert b'"annotations":{"a":"2","z":"1"}' in manifest
 
 
-# --- dedupe / append (SPEC §1.6) -----------------------------------------------------------
+# --- dedupe / append (docs/formats.md §1.6) ------------------------------------------------
 
 
 def signed(key: EcKey, payload: bytes = PAYLOAD, **extra: str) -> SignatureLayer:

@@ -152,7 +152,8 @@ def test_loopback_insecure_registries(tmp_path: Path) -> None:
 
 def test_env_without_keys_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(
-        ConfigError, match=r"sealgate\.yaml:2: environment 'dev' has no keys and no policies"
+        ConfigError,
+        match=r"sealgate\.yaml:2: environment 'dev' has no keys, identities or policies",
     ):
         load_config(write(tmp_path, "environments:\n  dev: {versions: v}\n"))
 

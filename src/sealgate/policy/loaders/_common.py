@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sealgate.checks.authorities import KeyAuthority
 from sealgate.checks.conditions import Condition, compile_condition
+from sealgate.checks.keyless_identity import IdentitySpec
 from sealgate.checks.tlog import RekorKey, TlogPolicy, load_rekor_keys
 from sealgate.errors import ConfigError, InputError, SealgateError, UsageError
 from sealgate.formats.predicates import resolve_predicate_type
@@ -18,6 +19,7 @@ from sealgate.trust import TrustedRoot
 __all__ = [
     "LoadOptions",
     "condition",
+    "identity_spec",
     "key_authority",
     "kyverno_pattern",
     "predicate_type",
@@ -148,3 +150,26 @@ def repository(node: Node) -> str:
     if ref.digest or ref.layout or text.rsplit("/", 1)[-1].count(":"):
         node.fail("must name a repository (registry/path), without tag or digest")
     return text
+
+
+def identity_spec(node: Node) -> IdentitySpec:
+    """A keyless identity: issuer/subject, exact or as Go (RE2) regular expressions.
+
+    Raises:
+        ConfigError: Both the exact and the regexp form of one field, or a bad regexp.
+    """
+    fields = node.fields({"issuer", "subject", "issuerRegExp", "subjectRegExp"})
+    values = {k: fields[k].string() for k in fields}
+    if "issuer" in values and "issuerRegExp" in values:
+        node.fail("issuer and issuerRegExp are mutually exclusive")
+    if "subject" in values and "subjectRegExp" in values:
+        node.fail("subject and subjectRegExp are mutually exclusive")
+    try:
+        return IdentitySpec(
+            values.get("issuer", ""),
+            values.get("subject", ""),
+            values.get("issuerRegExp", ""),
+            values.get("subjectRegExp", ""),
+        )
+    except ConfigError as err:
+        node.fail(err.message)

@@ -466,6 +466,7 @@ def _verify_images(  # noqa: PLR0912, PLR0917 - one branch per field; internal h
         exclude=exclude,
         require_digest=verify_digest and not mutate,
         notes=("mutateDigest: Kyverno would pin the image to its digest",) if mutate else (),
+        mutate_digest=mutate,
     )
 
 
