@@ -38,7 +38,7 @@ def github_keyless_sign(install: str) -> str:
 # sealgate reusable workflow: keyless sign and attest after push (Fulcio + Rekor).
 # Verify with: --certificate-identity-regexp "^https://github.com/<org>/<repo>/" \\
 #   --certificate-oidc-issuer https://token.actions.githubusercontent.com
-on:
+"on":
   workflow_call:
     inputs:
       image:

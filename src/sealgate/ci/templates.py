@@ -176,16 +176,13 @@ stages:
         pool:
           vmImage: ubuntu-latest
         steps:
-{_indent(verify, 10)}          - task: HelmDeploy@0
-            displayName: Helm upgrade (images pinned to verified digests)
-            inputs:
-              command: upgrade
-              chartType: FilePath
-              chartPath: deploy/chart
-              releaseName: app
-              arguments: >-
-                --post-renderer sealgate --post-renderer-args helm-postrender
+{_indent(verify, 10)}          # helm itself, not HelmDeploy@0: that task needs a service
+          # connection this template cannot know. Point KUBECONFIG at your cluster.
+          - bash: |
+              helm upgrade --install app deploy/chart \\
+                --post-renderer sealgate --post-renderer-args helm-postrender \\
                 --post-renderer-args --env=${{{{ parameters.environment }}}}
+            displayName: Helm upgrade (images pinned to verified digests)
 """
 
 

@@ -91,6 +91,8 @@ def register(sub: Any) -> None:
         "signatures and attestations in both storage formats (.sig/.att tags and cosign 3 "
         "bundle referrers) and which trusted key or identity, retired key, or unknown signer "
         "made them. Exit 0 when every image could be read, 3 otherwise.",
+        epilog="example:\n  sealgate audit --catalog registry.example:5000 --key new.pub "
+        "--retired-key old.pub --html audit.html",
     )
     add_trust_flags(audit)
     audit.add_argument(
@@ -108,6 +110,8 @@ def register(sub: Any) -> None:
         "the old key signed (signatures and attestation statements, byte for byte, in the "
         "same storage format) with --key. Old signatures stay, so both keys verify until the "
         "old one is retired from the gate config.",
+        epilog="example:\n  COSIGN_PASSWORD=... sealgate resign --old-key old.pub --key new.key "
+        "--catalog registry.example:5000",
     )
     add_signing_flags(resign)
     resign.add_argument(

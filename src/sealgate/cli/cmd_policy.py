@@ -20,7 +20,12 @@ __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
-    policy = sub.add_parser("policy", help="policy documents: test them without a cluster")
+    policy = sub.add_parser(
+        "policy",
+        help="policy documents: test them without a cluster",
+        description="Test ClusterImagePolicy, Kyverno and sealgate policies against images.",
+        epilog="example:\n  sealgate policy test --policy policies/ registry.example.com/app:1.2",
+    )
     commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND")
     test = commands.add_parser(
         "test",
@@ -28,6 +33,7 @@ def register(sub: Any) -> None:
         description="Per image: which policies match, which authority passed or why each "
         "failed, and the decision. Matching, static authorities and the no-match rule need no "
         "registry; only requirements that need signatures read it.",
+        epilog="example:\n  sealgate policy test --policy policies/ registry.example.com/app:1.2",
     )
     test.add_argument(
         "--policy",

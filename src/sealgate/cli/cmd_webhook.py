@@ -35,6 +35,8 @@ def register(sub: Any) -> None:
         "(ClusterImagePolicy, Kyverno verifyImages, sealgate ImagePolicy); deny what is not "
         "verified, warn for warn-mode policies, pin tags to verified digests on /mutate. "
         "Also /healthz, /readyz and Prometheus /metrics. Logs are JSON lines on stderr.",
+        epilog="example:\n  sealgate webhook serve --policy /etc/sealgate/policies "
+        "--tls-cert tls.crt --tls-key tls.key",
     )
     serve.add_argument("--policy", action="append", required=True, type=Path, metavar="PATH")
     serve.add_argument("--tls-cert", required=True, type=Path, metavar="FILE")

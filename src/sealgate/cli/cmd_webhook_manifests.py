@@ -24,6 +24,7 @@ def register(commands: Any) -> None:
         "PodDisruptionBudget, HPA, Validating and Mutating webhook configurations "
         "(failurePolicy: Fail; namespaces opt in with sealgate.dev/include=true or "
         "policy.sigstore.dev/include=true).",
+        epilog="example:\n  sealgate webhook manifests --policy policies/ | kubectl apply -f -",
     )
     manifests.add_argument("--policy", action="append", type=Path, default=[], metavar="PATH")
     manifests.add_argument("--namespace", default="sealgate-system")

@@ -18,8 +18,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import jsonschema  # type: ignore[import-untyped,unused-ignore]
-
 from sealgate.checks.conditions import compile_conditions
 from sealgate.config import MiB
 from sealgate.documents import PathKey, YamlDocument, format_path, read_yaml_file
@@ -202,16 +200,24 @@ def config_schema() -> dict[str, Any]:
     return cast(dict[str, Any], json.loads(text))
 
 
+@functools.cache
+def _validator() -> Any:
+    # jsonschema-rs, not jsonschema: importing jsonschema imports its format checkers, and
+    # with rfc3987-syntax installed that compiles a grammar (about a second) on every run.
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft202012Validator(config_schema())
+
+
 def _schema_errors(doc: YamlDocument) -> list[str]:
-    validator = jsonschema.Draft202012Validator(config_schema())
     messages: list[tuple[int, str]] = []
-    for error in validator.iter_errors(doc.data):
+    for error in _validator().iter_errors(doc.data):
         path: tuple[PathKey, ...] = tuple(
-            p if isinstance(p, int) else str(p) for p in error.absolute_path
+            p if isinstance(p, int) else str(p) for p in error.instance_path
         )
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = set(error.schema.get("properties", {}))
-            for key in sorted(str(k) for k in error.instance if str(k) not in allowed):
+        unexpected = getattr(error.kind, "unexpected", None)
+        if isinstance(unexpected, list) and isinstance(error.instance, dict):
+            for key in sorted(str(k) for k in unexpected):
                 line = doc.line_of((*path, key))
                 messages.append(
                     (line, f"{doc.source}:{line}: unknown key {format_path((*path, key))!r}")

@@ -40,6 +40,10 @@ _MAX_ERROR_BODY = 64 * 1024
 _MAX_DETAIL = 200
 
 
+#: What OpenSSL says when a TLS handshake meets a plain-HTTP server.
+_PLAIN_HTTP_SIGNS = ("WRONG_VERSION_NUMBER", "wrong version number", "HTTP_REQUEST", "http request")
+
+
 def _scrub(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         if secret:
@@ -56,9 +60,16 @@ def unreachable(what: str, error: Exception) -> RegistryUnreachable:
         # h11 quotes the offending header value, which may be a bearer token: name the type only.
         return RegistryUnreachable(f"{what}: protocol error ({type(error).__name__})")
     detail = str(error)
-    if "CERTIFICATE_VERIFY_FAILED" in detail:
+    if "CERTIFICATE_VERIFY_FAILED" in detail or "certificate verify failed" in detail:
         return RegistryUnreachable(
-            f"{what}: TLS certificate verification failed: {_scrub(detail, [])}"
+            f"{what}: TLS certificate verification failed ({_scrub(detail, [])}); trust the "
+            "registry's CA with --registry-cacert FILE, or skip verification with "
+            "--allow-insecure-registry (testing only)"
+        )
+    if any(sign in detail for sign in _PLAIN_HTTP_SIGNS):
+        return RegistryUnreachable(
+            f"{what}: the registry does not speak TLS (it answers plain HTTP); use "
+            "--allow-http-registry, or --insecure-registry HOST for this registry only"
         )
     return RegistryUnreachable(f"{what}: {type(error).__name__}: {_scrub(detail, [])}")
 

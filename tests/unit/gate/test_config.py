@@ -103,7 +103,7 @@ def test_unknown_environment_lists_known_ones(tmp_path: Path) -> None:
     [
         (
             "keys: [k]\nenvironments:\n  dev:\n    versions: v.yaml\n    softFail: 'yes'\n",
-            r"sealgate\.yaml:5: environments\.dev\.softFail: 'yes' is not of type 'boolean'",
+            r'sealgate\.yaml:5: environments\.dev\.softFail: "yes" is not of type "boolean"',
         ),
         (
             "keys: [k]\nenvironments:\n  dev:\n    versions: v.yaml\n    softfail: true\n",
