@@ -138,13 +138,16 @@ def _signing_times(
             require_inclusion_proof=thing.bundle_version in ("0.2", "0.3"),
         )
         times.extend(e.integrated_time for e in entries if e.integrated_time is not None)
+    # cosign's VerifyRFC3161Timestamp: a legacy .att layer's token covers the signed payload
+    # (the envelope as stored), every other one the signature bytes.
+    stamped = (
+        thing.content
+        if thing.kind == "dsse" and thing.bundle_version is None
+        else thing.signatures[0]
+    )
     for stamp in thing.timestamps():
         try:
-            times.append(
-                verify_rfc3161_timestamp(
-                    stamp, thing.signatures[0], root.timestamp_authorities
-                ).time
-            )
+            times.append(verify_rfc3161_timestamp(stamp, stamped, root.timestamp_authorities).time)
         except UntrustedChain:
             continue
     if not times and not context.tlog.insecure_ignore_tlog:
