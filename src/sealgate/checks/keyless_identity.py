@@ -345,6 +345,11 @@ class CertificateAuthority:
             content = thing.signed_content(
                 leaf.public_bytes(serialization.Encoding.DER), is_certificate=True
             )
-            verify_log_entries(thing.log_entries(), content, context.tlog)
+            verify_log_entries(
+                thing.log_entries(),
+                content,
+                context.tlog,
+                require_inclusion_proof=thing.bundle_version in ("0.2", "0.3"),
+            )
         _verify_signature(thing, leaf)
         return Acceptance(self.id, self.name, f"certificate {self.name}")
