@@ -255,3 +255,19 @@ def test_bad_pkcs11_references_are_one_line_errors(
     assert "000000" not in result.err
     assert USER_PIN not in result.err
     assert "Traceback" not in result.err
+
+
+def test_gate_key_named_by_a_pkcs11_uri_keeps_its_pin_out_of_reports(
+    hsm: SoftHsm, tmp_path: Path
+) -> None:
+    # A gate config may name its key by a PKCS#11 URI carrying pin-value; the authority's
+    # name is printed in every refusal ("does not verify with key ..."), so it has no PIN.
+    from sealgate.gate.config import TrustSection
+    from sealgate.gate.trust import trust_policy
+
+    _generate(hsm, tmp_path)
+    uri = hsm.uri("release")
+    assert USER_PIN in uri
+    policy = trust_policy(TrustSection(keys=(uri,)), "prod")
+    names = [authority.name for authority in policy.authorities]
+    assert names and all(USER_PIN not in name and "pkcs11:" in name for name in names)

@@ -293,3 +293,42 @@ def test_set_only_entries_can_be_refused(
     assert verified.integrated_time is not None and not verified.proven
     with pytest.raises(TlogInvalid, match="no inclusion proof"):
         verify_tlog_entry(entry, files_root, content, require_inclusion_proof=True)
+
+
+def test_certificate_authority_wants_a_proof_for_a_v03_bundle(
+    files_root: TrustedRoot, fulcio_sig: LegacySignature
+) -> None:
+    """A Sigstore bundle v0.2+ must prove inclusion, whoever vouches (as for keys and keyless)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from sealgate.checks.authorities import CheckContext
+    from sealgate.checks.keyless_identity import CertificateAuthority
+    from sealgate.checks.signed import SignedThing
+    from sealgate.checks.tlog import TlogPolicy, legacy_tlog_entry
+
+    entry = legacy_tlog_entry(fulcio_sig.bundle_json or "")
+    leaf = x509.load_pem_x509_certificate(fulcio_sig.certificate_pem)
+    signature = base64.b64decode(fulcio_sig.signature_b64)
+    thing = SignedThing(
+        kind="simplesigning",
+        label="signature 1",
+        content=b"{}",
+        message=fulcio_sig.payload,
+        signatures=(signature,),
+        payload=fulcio_sig.payload,
+        digest=("sha256", hashlib.sha256(fulcio_sig.payload).digest()),
+        certificate=leaf,
+        bundle_version="0.3",
+        bundle_entries=(entry,),
+    )
+    authority = CertificateAuthority(
+        "given", cert_pem=leaf.public_bytes(serialization.Encoding.PEM)
+    )
+    context = CheckContext(datetime.now(UTC), TlogPolicy(trusted_root=files_root))
+    legacy = dataclasses.replace(
+        thing, bundle_version=None, bundle_entries=(), tlog_annotation=fulcio_sig.bundle_json
+    )
+    authority.check(legacy, context)  # cosign 2's annotation: a SET suffices
+    with pytest.raises(TlogInvalid, match="no inclusion proof"):
+        authority.check(thing, context)

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 import yaml
 
-from sealgate.documents import format_path, parse_yaml, workload_images
+from sealgate.documents import format_path, image_volumes, parse_yaml, workload_images
 from sealgate.errors import ConfigError
 from sealgate.gate.config import ImageRules
 from sealgate.gate.model import DeployBlocked
@@ -80,7 +80,8 @@ def postrender(
     for doc in documents:
         if doc.data is None:
             continue
-        for field in workload_images(doc.data):
+        # Image volumes (volumes[].image.reference) are pulled like container images.
+        for field in (*workload_images(doc.data), *image_volumes(doc.data)):
             where = f"{doc.where(field.path)} ({format_path(field.path)})"
             if field.image is None or not field.image.strip():
                 unverified.append(f"<no image> at {where}")
@@ -93,7 +94,7 @@ def postrender(
             if pinned is None:
                 unverified.append(f"{text} at {where}")
             else:
-                field.container["image"] = pinned
+                field.container[str(field.path[-1])] = pinned  # "image" or "reference"
         output.append(doc.data)
     if unverified:
         shown = "; ".join(unverified[:_MAX_LISTED])

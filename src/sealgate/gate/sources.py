@@ -39,6 +39,7 @@ from sealgate.documents import (
     PathKey,
     YamlDocument,
     format_path,
+    image_volumes,
     is_k8s_object,
     parse_yaml,
     workload_images,
@@ -256,9 +257,13 @@ class _Reader:
     # --- rendered manifests -----------------------------------------------------------
 
     def manifests(self) -> None:
-        for field in workload_images(self.doc.data):
+        # Image volumes (volumes[].image.reference) are pulled like container images.
+        for field in (*workload_images(self.doc.data), *image_volumes(self.doc.data)):
             if field.image is None or not field.image.strip():
-                raise self.fail(field.path[:-1], "container without an image")
+                what = "container without an image"
+                if field.path[-1] == "reference":
+                    what = "image volume without a reference"
+                raise self.fail(field.path[:-1], what)
             self.add(field.image.strip(), field.path)
 
 

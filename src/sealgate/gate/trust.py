@@ -27,6 +27,7 @@ from sealgate.formats.predicates import resolve_predicate_type
 from sealgate.gate.config import EnvironmentConfig, TrustSection
 from sealgate.gate.model import Verdict, reason_class
 from sealgate.keys import load_verifier, read_key_ref
+from sealgate.keys.pkcs11_uri import redact_key_ref
 from sealgate.policy import AttestationRule, ImageDecision, ImagePolicy, Policy, PolicySet
 from sealgate.policy.globs import SigstoreGlob
 from sealgate.policy.matching import Requirement, RequirementGroup
@@ -82,7 +83,7 @@ def trust_policy(
 
     def authority(ref: str) -> KeyAuthority:
         if ref not in authorities:
-            authorities[ref] = KeyAuthority.of(load_verifier(ref), name=ref)
+            authorities[ref] = KeyAuthority.of(load_verifier(ref), name=redact_key_ref(ref))
         return authorities[ref]
 
     rules = []

@@ -15,8 +15,10 @@ from typing import Any
 
 from sealgate import __version__
 from sealgate.checks.authorities import Authority
+from sealgate.policy.kyverno_conditions import KyvernoConditionBlock
 from sealgate.policy.matching import PolicySet
 from sealgate.policy.model import Policy
+from sealgate.policy.rego import RegoPolicy
 
 __all__ = ["policy_fingerprint", "policy_set_fingerprint"]
 
@@ -25,6 +27,16 @@ _SCHEMA = 2
 
 def _authorities(authorities: tuple[Authority, ...]) -> list[str]:
     return sorted({authority.id for authority in authorities})
+
+
+def _checks(condition: Any) -> str:
+    """What a condition or script checks: its name alone would keep a tightened one's key."""
+    if isinstance(condition, RegoPolicy):
+        return f"{condition.expression}\0{condition.module}"
+    if isinstance(condition, KyvernoConditionBlock):
+        parts = [c.describe() for c in condition.any_of], [c.describe() for c in condition.all_of]
+        return json.dumps([condition.expression, *parts])
+    return str(condition.expression)
 
 
 def policy_fingerprint(policy: Policy) -> str:
@@ -47,7 +59,7 @@ def policy_fingerprint(policy: Policy) -> str:
             (
                 {
                     "type": rule.predicate_type,
-                    "conditions": [c.expression for c in rule.conditions],
+                    "conditions": [_checks(c) for c in rule.conditions],
                     "authorities": None
                     if rule.authorities is None
                     else _authorities(rule.authorities),
@@ -89,7 +101,7 @@ def policy_set_fingerprint(policies: PolicySet) -> str:
                 "match": repr(p.match),
                 "exclude": repr(p.exclude),
                 "requireDigest": p.require_digest,
-                "script": p.script.expression if p.script is not None else None,
+                "script": _checks(p.script) if p.script is not None else None,
                 "groups": [
                     [
                         {

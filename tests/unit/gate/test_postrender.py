@@ -139,3 +139,26 @@ def test_load_pins() -> None:
         load_pins("- a\n")
     with pytest.raises(ConfigError):
         load_pins("a: 1\n")
+
+
+IMAGE_VOLUME_POD = """\
+apiVersion: v1
+kind: Pod
+spec:
+  containers:
+    - name: api
+      image: ghcr.io/acme/api:1.4
+  volumes:
+    - name: models
+      image:
+        reference: ghcr.io/acme/models:7
+"""
+
+
+def test_an_image_volume_the_gate_did_not_pin_blocks() -> None:
+    # The kubelet pulls volumes[].image.reference like a container image (Kubernetes 1.31+).
+    with pytest.raises(DeployBlocked, match=r"ghcr\.io/acme/models:7"):
+        postrender(IMAGE_VOLUME_POD, PINS)
+    pinned = f"ghcr.io/acme/models:7@{digest(4)}"
+    out = yaml.safe_load(postrender(IMAGE_VOLUME_POD, {**PINS, "ghcr.io/acme/models:7": pinned}))
+    assert out["spec"]["volumes"][0]["image"]["reference"] == pinned

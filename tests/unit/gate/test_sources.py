@@ -392,3 +392,13 @@ def test_many_duplicate_references_merge_in_linear_time() -> None:
     assert len(merged.sources) == 100_001
     assert merged.sources[0].line == 1 and merged.sources[-1].path == "api"
     assert [s.line for s in merged.sources[:3]] == [1, 2, 3]
+
+
+def test_rendered_manifests_include_image_volumes() -> None:
+    # An image volume is pulled like a container image: the gate must verify it too.
+    text = (
+        "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n"
+        "      image: ghcr.io/acme/api:1.4\n  volumes:\n    - name: m\n"
+        "      image:\n        reference: ghcr.io/acme/models:7\n"
+    )
+    assert refs(text, source="pod.yaml") == ["ghcr.io/acme/api:1.4", "ghcr.io/acme/models:7"]

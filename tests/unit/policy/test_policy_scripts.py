@@ -93,3 +93,25 @@ def test_rego_that_runs_too_long_does_not_hold() -> None:
     )
     with pytest.raises(ConditionFailed, match="longer than 1 s"):
         slow.holds({})
+
+
+def test_fingerprint_tracks_what_a_condition_checks_not_its_label() -> None:
+    # The verdict caches key on the fingerprint: a policy whose condition was tightened
+    # (same label, other operator or value; same rego name, other module) must not be
+    # served the verdict of the looser one.
+    from sealgate.checks.authorities import StaticAuthority
+    from sealgate.policy import AttestationRule, Policy, policy_fingerprint
+
+    def with_condition(condition: object) -> str:
+        rule = AttestationRule("vuln", "https://cosign.sigstore.dev/attestation/vuln/v1")
+        rule = AttestationRule(rule.name, rule.predicate_type, (condition,))  # type: ignore[arg-type]
+        return policy_fingerprint(Policy("p", (StaticAuthority("pass"),), attestations=(rule,)))
+
+    loose = block("{{ scanner.result.high }}", "LessThanOrEquals", 5)
+    strict = block("{{ scanner.result.high }}", "LessThanOrEquals", 0)
+    assert loose.expression == strict.expression  # same label: only the content differs
+    assert with_condition(loose) != with_condition(strict)
+    module = "package sigstore\nisCompliant { input.predicate.scanner.result.critical <= %d }"
+    rego_loose = RegoPolicy("vuln", module % 5)
+    rego_strict = RegoPolicy("vuln", module % 0)
+    assert with_condition(rego_loose) != with_condition(rego_strict)
