@@ -59,8 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_blob,
         cmd_gate,
         cmd_keys,
+        cmd_mirror,
         cmd_misc,
         cmd_policy,
+        cmd_proxy,
         cmd_sign,
         cmd_trust,
         cmd_verify,
@@ -89,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_gate,
         cmd_policy,
         cmd_trust,
+        cmd_mirror,
+        cmd_proxy,
     )
     for module in modules:
         module.register(sub)

@@ -35,7 +35,7 @@ from sealgate.oci.http_errors import error_for_response, timed_out, unreachable,
 from sealgate.oci.http_watchdog import SocketWatchdog
 from sealgate.oci.reference import DOCKER_HUB, Reference
 
-__all__ = ["HttpTransport", "same_origin"]
+__all__ = ["HttpTransport", "same_origin", "ssl_context_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,27 @@ def same_origin(base: str | httpx.URL, location: str, ref: Reference) -> httpx.U
     return url
 
 
+def ssl_context_for(config: ClientConfig) -> ssl.SSLContext:
+    """The TLS context for registries: system and certifi roots, plus ``config.ca_bundle``.
+
+    Raises:
+        ConfigError: the CA bundle cannot be loaded.
+    """
+    context = ssl.create_default_context()
+    try:
+        import certifi
+
+        context.load_verify_locations(cafile=certifi.where())
+    except (ImportError, OSError):  # pragma: no cover - the system store still applies
+        pass
+    if config.ca_bundle is not None:
+        try:
+            context.load_verify_locations(cafile=str(config.ca_bundle))
+        except (OSError, ssl.SSLError) as e:
+            raise ConfigError(f"cannot load CA bundle {config.ca_bundle}: {e}") from e
+    return context
+
+
 def describe(response: httpx.Response, chunks: Iterator[bytes]) -> Body:
     """The :class:`Body` of ``response``: its chunks and what its headers claim."""
     return Body(
@@ -159,19 +180,7 @@ class HttpTransport:
 
     @staticmethod
     def _ssl_context(config: ClientConfig) -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        try:
-            import certifi
-
-            context.load_verify_locations(cafile=certifi.where())
-        except (ImportError, OSError):  # pragma: no cover - the system store still applies
-            pass
-        if config.ca_bundle is not None:
-            try:
-                context.load_verify_locations(cafile=str(config.ca_bundle))
-            except (OSError, ssl.SSLError) as e:
-                raise ConfigError(f"cannot load CA bundle {config.ca_bundle}: {e}") from e
-        return context
+        return ssl_context_for(config)
 
     def close(self) -> None:
         """Close the connection pool."""
