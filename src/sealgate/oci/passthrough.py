@@ -82,12 +82,19 @@ class UpstreamAnswer:
 class PassThrough:
     """An async connection pool to one upstream registry; safe to share between requests."""
 
-    def __init__(self, upstream: str, config: ClientConfig) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        config: ClientConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         """Create the pool; no connection is opened yet.
 
         Args:
             upstream: ``http[s]://host[:port]`` of the registry.
             config: TLS (CA bundle), timeouts and pool size.
+            transport: An httpx transport to use instead of the network (tests).
 
         Raises:
             UsageError: ``upstream`` is not an http(s) origin.
@@ -109,6 +116,7 @@ class PassThrough:
                 max_keepalive_connections=config.max_connections * 4,
             ),
             follow_redirects=False,
+            transport=transport,
         )
 
     @property
