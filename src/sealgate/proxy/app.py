@@ -306,7 +306,7 @@ class ProxyApp:
             children = listed_manifests(data) if kind == "index" else []
             verdict = await self.judge.verdict(route.repository or "", descriptor, children)
             if not verdict.ok:
-                logger.info("refused %s: %s: %s", image, verdict.reason, verdict.message)
+                logger.warning("refused %s (%s): %s", image, verdict.reason, verdict.message)
                 await _send_error(
                     send,
                     412,
