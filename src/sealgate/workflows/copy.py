@@ -59,26 +59,29 @@ class _Copier:
         self.report = CopyReport()
 
     def _copy_blob(self, src: Reference, dst: Reference, descriptor: Descriptor) -> None:
-        if self.dst_client.blob_exists(dst, descriptor.digest):
-            return
         for attempt in range(1, _BLOB_ATTEMPTS + 1):
             try:
-                self._stream_blob(src, dst, descriptor)
-                break
+                if self._stream_blob(src, dst, descriptor):
+                    self.report.blobs_copied += 1
+                return
             except BodyCutShort:
                 # The source dropped the connection mid-body; the upload was cancelled, so
                 # nothing half-written is stored. Start the blob over, a bounded number of times.
                 if attempt == _BLOB_ATTEMPTS:
                     raise
                 logger.info("blob %s cut short; copying it again", descriptor.digest)
-        self.report.blobs_copied += 1
 
-    def _stream_blob(self, src: Reference, dst: Reference, descriptor: Descriptor) -> None:
+    def _stream_blob(self, src: Reference, dst: Reference, descriptor: Descriptor) -> bool:
+        """Stream one blob across unless the destination has it; True when bytes were read."""
         mount = src if self.src_client is self.dst_client else None
+        opened = False
 
         def content() -> Generator[bytes, None, None]:
-            # Opened only if the blob is not mounted; the cap is the descriptor's size, which
-            # the manifest digest covers, and reading to EOF verifies the source's digest.
+            # Opened only when the destination has the blob neither stored nor mountable
+            # (put_blob_stream asks first); the cap is the descriptor's size, which the
+            # manifest digest covers, and reading to EOF verifies the source's digest.
+            nonlocal opened
+            opened = True
             with self.src_client.open_blob(
                 src, descriptor.digest, max_bytes=descriptor.size
             ) as blob:
@@ -89,6 +92,7 @@ class _Copier:
             self.dst_client.put_blob_stream(
                 dst, chunks, digest=descriptor.digest, size=descriptor.size, mount_from=mount
             )
+        return opened
 
     def _blobs_of(self, manifest: FetchedManifest) -> Iterable[Descriptor]:
         document = manifest.json()
@@ -172,11 +176,11 @@ def copy_image(
     unknown = options.only - set(ATTACHMENT_SUFFIXES)
     if unknown:
         raise UsageError(f"--only accepts sig, att, sbom; got {', '.join(sorted(unknown))}")
-    descriptor = src_client.resolve(src)
-    pinned = src.with_digest(descriptor.digest)
-    manifest = src_client.get_manifest(pinned)
-    if dst.digest and dst.digest != descriptor.digest:
-        raise UsageError(f"{dst} pins a digest other than {src}'s {descriptor.digest}")
+    # One GET: by tag the bytes are hashed (never the header trusted), by digest checked.
+    manifest = src_client.get_manifest(src)
+    pinned = src.with_digest(manifest.digest)
+    if dst.digest and dst.digest != manifest.digest:
+        raise UsageError(f"{dst} pins a digest other than {src}'s {manifest.digest}")
     copier = _Copier(src_client, dst_client, options.force)
     kinds = sorted(options.only) if options.only else list(ATTACHMENT_SUFFIXES)
     for entity in _entities(src_client, pinned, manifest):

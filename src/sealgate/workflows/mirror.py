@@ -147,10 +147,10 @@ class _Mirror:
 
     def run(self) -> MirrorResult:
         client, item = self.client, self.item
-        descriptor = client.resolve(item.source)
-        self.upstream_digest = descriptor.digest
-        upstream = item.source.with_digest(descriptor.digest)
-        manifest = client.get_manifest(upstream)
+        # One GET: a tag's digest is the hash of the bytes received, never a header.
+        manifest = client.get_manifest(item.source)
+        self.upstream_digest = manifest.digest
+        upstream = item.source.with_digest(manifest.digest)
         if self.options.policies is not None:
             verdict = judge_pinned(
                 client,
