@@ -22,6 +22,7 @@ from tests.support.cli import run
 from tests.support.images import build_image, build_index, push_image, push_index
 from tests.support.proxy import RunningProxy, running_proxy, skopeo, skopeo_pull
 from tests.support.registry_front import Answer, Forward, running_front
+from tests.support.registry_server import make_test_ca
 
 
 def _config(tmp_path: Path, **extra: object) -> ClientConfig:
@@ -297,3 +298,57 @@ def test_credentials_pass_through_to_an_htpasswd_upstream(
     with RegistryClient(_config(tmp_path, **creds)) as authed:
         copied = authed.resolve(Reference.parse(f"{auth_registry.host}/prod/{space}/copy:v1"))
         assert copied.digest == authed.resolve(signed).digest
+
+
+def test_bundle_referrers_are_read_through_the_proxy(
+    registry: RunningRegistry,
+    client: RegistryClient,
+    proxy: RunningProxy,
+    keys: dict[str, Path],
+    space: str,
+    tmp_path: Path,
+) -> None:
+    ref = registry.ref(f"prod/{space}/bundled", "v1")
+    push_image(client, ref, build_image())
+    sign_upstream(registry, keys["first"], str(ref), tmp_path, "--new-bundle-format")
+    pulled = skopeo_pull(proxy, f"prod/{space}/bundled:v1", tmp_path / "pulled")
+    assert pulled.code == 0, pulled.err
+    # The verifier reads the referrers fallback index and the bundle manifest through us.
+    verified = run(
+        ["verify", "--key", str(keys["first.pub"]), "--insecure-ignore-tlog",
+         "--allow-insecure-registry", f"{proxy.host}/prod/{space}/bundled:v1"],
+        home=str(tmp_path),
+    )  # fmt: skip
+    assert verified.code == 0, verified.err
+
+
+def test_the_proxy_serves_tls(
+    registry: RunningRegistry,
+    client: RegistryClient,
+    keys: dict[str, Path],
+    space: str,
+    tmp_path: Path,
+) -> None:
+    ref = registry.ref(f"prod/{space}/app", "v1")
+    push_image(client, ref, build_image())
+    sign_upstream(registry, keys["first"], str(ref), tmp_path)
+    push_image(client, registry.ref(f"prod/{space}/app", "unsigned"), build_image())
+    tls = make_test_ca(tmp_path / "tls")
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "ca.crt").write_bytes(tls.ca_cert.read_bytes())
+    policy = cip(tmp_path / "policy.yaml", registry.host, keys["first.pub"])
+    with running_proxy(
+        f"http://{registry.host}",
+        policy,
+        ("prod/**",),
+        _config(tmp_path),
+        tls=(tls.server_cert, tls.server_key),
+    ) as proxy:
+        image = f"docker://{proxy.host}/prod/{space}/app"
+        ok = skopeo("inspect", "--raw", "--cert-dir", str(certs), f"{image}:v1", home=tmp_path)
+        assert ok.code == 0, ok.err
+        refused = skopeo("inspect", "--cert-dir", str(certs), f"{image}:unsigned", home=tmp_path)
+        assert refused.code != 0 and "refused by policy (unsigned)" in refused.err
+        untrusted = skopeo("inspect", "--raw", f"{image}:v1", home=tmp_path)
+        assert untrusted.code != 0 and "certificate" in untrusted.err

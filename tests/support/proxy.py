@@ -38,6 +38,7 @@ def running_proxy(
     *,
     max_manifest_bytes: int = 4 * 1024 * 1024,
     verdicts: VerdictSettings | None = None,
+    tls: tuple[Path, Path] | None = None,
 ) -> Iterator[RunningProxy]:
     """Serve a proxy for ``upstream`` (``http://host:port``) until the block ends."""
     policies = load_policy_set(read_policy_sources([policy]))
@@ -49,6 +50,8 @@ def running_proxy(
             port=free_port(),
             verdicts=verdicts or VerdictSettings(),
             max_manifest_bytes=max_manifest_bytes,
+            tls_cert=tls[0] if tls else None,
+            tls_key=tls[1] if tls else None,
         )
         app = build_proxy_app(options, policies, config)
         server = ProxyServer(app, options)

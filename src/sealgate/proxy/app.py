@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sealgate.errors import LimitExceeded, MalformedData, SealgateError
+from sealgate.gate import Verdict
 from sealgate.oci import BodyCutShort, Descriptor, digest_of
 from sealgate.oci.passthrough import PassThrough, UpstreamAnswer
 from sealgate.proxy.artifacts import classify_manifest, listed_manifests
@@ -304,7 +305,11 @@ class ProxyApp:
         if kind in ("image", "index"):
             descriptor = Descriptor(media_type or "application/json", digest, len(data))
             children = listed_manifests(data) if kind == "index" else []
-            verdict = await self.judge.verdict(route.repository or "", descriptor, children)
+            try:
+                verdict = await self.judge.verdict(route.repository or "", descriptor, children)
+            except Exception as error:  # a bug refuses: it is never a pass, nor a 500
+                logger.exception("judging %s failed", image)
+                verdict = Verdict.from_error(error, digest)
             if not verdict.ok:
                 logger.warning("refused %s (%s): %s", image, verdict.reason, verdict.message)
                 await _send_error(

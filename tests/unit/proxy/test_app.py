@@ -57,11 +57,13 @@ def upstream(request: httpx.Request) -> httpx.Response:
     return answer(404, {})
 
 
-def make_app(verdict: Verdict) -> tuple[ProxyApp, list[Reference]]:
+def make_app(verdict: Verdict | Exception) -> tuple[ProxyApp, list[Reference]]:
     asked: list[Reference] = []
 
     def judge(client: RegistryClient, image: Reference, descriptor: Descriptor) -> Verdict:
         asked.append(image)
+        if isinstance(verdict, Exception):
+            raise verdict
         return verdict
 
     passthrough = PassThrough(UPSTREAM, ClientConfig(), transport=httpx.MockTransport(upstream))
@@ -132,3 +134,11 @@ def test_bytes_that_do_not_match_the_digest_asked_or_come_encoded_are_refused() 
     sha512 = call(app, lambda c: c.get("/v2/prod/app/manifests/sha512:" + "a" * 128))
     assert sha512.status_code == 412  # type: ignore[attr-defined]
     assert asked == []
+
+
+def test_a_judge_that_breaks_refuses() -> None:
+    app, asked = make_app(RuntimeError("bug"))
+    refused = call(app, lambda c: c.get("/v2/prod/app/manifests/v1"))
+    assert refused.status_code == 412  # type: ignore[attr-defined]
+    assert refused.json()["errors"][0]["detail"]["reason"] == "internal"  # type: ignore[attr-defined]
+    assert len(asked) == 1
