@@ -82,5 +82,9 @@ class PlainFetcher:
         response.raise_for_status()
         return response.content
 
+    def try_get(self, path: str) -> int:
+        """A GET whose answer may be a 404 (a probe): returns the status."""
+        return self.client.get(path).status_code
+
     def close(self) -> None:
         self.client.close()

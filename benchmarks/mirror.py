@@ -32,7 +32,13 @@ from _common import ROOT, best_of, parallel, peak_rss_mib, registry, timed
 # isort: split
 # _common put the checkout on sys.path: the test helpers below import from it.
 import httpx
-from tests.support.images import build_image, image_from_layers, make_layer, push_image
+from tests.support.images import (
+    BuiltImage,
+    build_image,
+    image_from_layers,
+    make_layer,
+    push_image,
+)
 from tests.support.registry_server import free_port
 
 from sealgate.config import ClientConfig
@@ -49,7 +55,7 @@ from sealgate.workflows.signing import Credential
 CONCURRENCY = 8
 
 
-def _image(layer_bytes: int) -> object:
+def _image(layer_bytes: int) -> BuiltImage:
     return image_from_layers(
         [make_layer({f"data/{n}.bin": os.urandom(layer_bytes)}) for n in range(2)]
     )
@@ -230,7 +236,7 @@ def _proxy_bench(args: argparse.Namespace, tmp: Path) -> None:
         command = [
             sys.executable, "-c", "from sealgate.cli.main import entrypoint; entrypoint()",
             "proxy", "--upstream", f"http://{up.host}", "--policy", str(policy),
-            "--protect", "prod/**", "--listen", f"127.0.0.1:{port}", "--allow-insecure-registry",
+            "--protect", "prod/**", "--listen", f"127.0.0.1:{port}",
         ]  # fmt: skip
         env = {**os.environ, "HOME": str(tmp), "PYTHONPATH": str(ROOT / "src")}
         proxy = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)

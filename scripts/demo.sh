@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end: a local CNCF registry, sample images, a key pair, sign by digest,
 # generate and attest CycloneDX SBOMs, verify, a tampered image rejected, and the deploy gate
-# (staging soft-fails, production blocks with exit code 2), plus the audited emergency bypass.
+# (staging soft-fails, production blocks with exit code 2), plus the audited emergency bypass,
+# and the admission webhook admitting a signed pod and denying an unsigned one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -97,5 +98,30 @@ python scripts/demo/images.py "$host" >/dev/null   # the real worker image again
 sealgate sign --key "$work/cosign.key" "${flags[@]}" "$img_worker" 2>/dev/null
 expect 0 sealgate gate --env app-eu2 --config "$work/sealgate.yaml" --pin-output "$work/pins.yaml"
 cat "$work/pins.yaml"
+
+step "9. the admission webhook: a signed pod admitted (and pinned), an unsigned one denied"
+python scripts/demo/images.py "$host" --tamper >/dev/null   # worker's tag: unsigned content again
+{
+  printf 'apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\n'
+  printf 'metadata: {name: demo-signed, annotations: {"sealgate.dev/mutate-digest": "true"}}\n'
+  printf 'spec:\n  images: [{glob: "%s/**"}]\n  authorities:\n    - name: release\n' "$host"
+  printf '      key:\n        data: |\n'
+  sed 's/^/          /' "$work/cosign.pub"
+} >"$work/webhook-policy.yaml"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+  -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$work/webhook-tls.key" -out "$work/webhook-tls.crt" 2>/dev/null
+wport=$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sealgate webhook serve --policy "$work/webhook-policy.yaml" --host 127.0.0.1 --port "$wport" \
+  --tls-cert "$work/webhook-tls.crt" --tls-key "$work/webhook-tls.key" "${flags[@]}" \
+  >"$work/webhook.log" 2>&1 &
+webhook_pid=$!
+trap 'kill $registry_pid $webhook_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  python -c "import ssl,urllib.request; urllib.request.urlopen('https://127.0.0.1:$wport/readyz', context=ssl.create_default_context(cafile='$work/webhook-tls.crt'), timeout=1)" 2>/dev/null && break
+  sleep 0.2
+done
+expect 0 python scripts/demo/webhook.py "https://127.0.0.1:$wport" "$work/webhook-tls.crt" "$img_api" "$img_worker"
+echo "webhook log (JSON lines, one per review):"; grep '"review ' "$work/webhook.log" | tail -3
 
 printf '\n\033[1mdemo complete\033[0m: files in %s\n' "$work"

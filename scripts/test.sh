@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 py=.venv/bin/python
 echo "== ruff check" && "$py" -m ruff check src tests benchmarks scripts
 echo "== ruff format --check" && "$py" -m ruff format --check src tests benchmarks scripts
-echo "== mypy --strict" && "$py" -m mypy
+echo "== mypy --strict (src, tests, benchmarks: [tool.mypy] files)" && "$py" -m mypy
 echo "== import-linter" && .venv/bin/lint-imports
 echo "== pytest" && "$py" -m pytest -q "$@"

@@ -14,12 +14,26 @@ __all__ = ["ClientConfig", "MiB"]
 class ClientConfig:
     """How the registry client talks to registries. Environment is read only by the CLI."""
 
-    #: ``host[:port]`` registries reached over plain HTTP (loopback demos and tests).
+    #: ``host[:port]`` registries reached over plain HTTP only (sealgate's
+    #: ``--insecure-registry HOST``, the gate's ``insecureRegistries``).
     insecure_registries: frozenset[str] = frozenset()
-    #: Every registry over plain HTTP: cosign's ``--allow-insecure-registry``.
+    #: Skip TLS certificate verification for every registry: cosign's
+    #: ``--allow-insecure-registry`` (``InsecureSkipVerify``).
     allow_insecure: bool = False
+    #: Every registry: HTTPS first, plain HTTP when HTTPS cannot connect: cosign's
+    #: ``--allow-http-registry`` (go-containerregistry's ``name.Insecure``). Loopback
+    #: registries always behave so (go-containerregistry ``Registry.Scheme``).
+    allow_http: bool = False
     #: Extra CA bundle (PEM) trusted for registry TLS, on top of the system store.
     ca_bundle: Path | None = None
+    #: Client certificate and key (PEM) for mutual TLS (``--registry-client-cert/-key``).
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    #: Name checked against the registry's certificate instead of its host
+    #: (``--registry-server-name``, Go's ``tls.Config.ServerName``).
+    server_name: str | None = None
+    #: A bearer token sent to every registry as it is (``--registry-token``).
+    registry_token: str | None = field(default=None, repr=False)
     #: Seconds for connect, each read, and each write of one request (``--timeout``); a
     #: caller's :class:`~sealgate.deadline.Deadline` (``RegistryClient.with_deadline``) cuts
     #: it to the time left.

@@ -147,6 +147,16 @@ class NoSignaturesFound(VerificationFailed):
     reason = "unsigned"
 
 
+#: Per-signature failure reasons, most telling first (see NoMatchingSignatures).
+_SPECIFIC_SIGNATURE_REASONS = (
+    "digest-mismatch",
+    "tlog-invalid",
+    "untrusted-chain",
+    "wrong-identity",
+    "policy-denied",
+)
+
+
 class NoMatchingSignatures(VerificationFailed):
     """Signatures exist but none passed every check; ``failures`` says why each failed."""
 
@@ -163,10 +173,12 @@ class NoMatchingSignatures(VerificationFailed):
         self.failures: list[VerificationFailed] = failures or []
         #: Per-signature results of the pipeline, passing or not, for audits and reports.
         self.results = results
-        # The most specific reason wins: a digest mismatch says more than "wrong key".
-        for failure in self.failures:
-            if isinstance(failure, DigestMismatch):
-                self.reason = DigestMismatch.reason  # type: ignore[misc]
+        # The most specific reason wins: a digest mismatch, a log entry that does not hold, a
+        # certificate from nowhere or another identity each say more than "wrong key".
+        reasons = {failure.reason for failure in self.failures}
+        for specific in _SPECIFIC_SIGNATURE_REASONS:
+            if specific in reasons:
+                self.reason = specific  # type: ignore[misc]
                 break
 
 

@@ -15,7 +15,13 @@ import pytest
 
 from sealgate.config import ClientConfig
 from sealgate.oci import Reference, RegistryClient
-from tests.support.registry_server import RegistryServer, registry_available, start_registry
+from tests.support.registry_server import (
+    RegistryServer,
+    TokenAuth,
+    registry_available,
+    start_registry,
+)
+from tests.support.token_service import ISSUER, SERVICE, TokenService, start_token_service
 
 REGISTRY_USER = "sealgate"
 REGISTRY_PASSWORD = "s3cret-Passw0rd-for-tests"
@@ -80,6 +86,31 @@ def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningR
         yield RunningRegistry(server.host, server, REGISTRY_USER, REGISTRY_PASSWORD)
     finally:
         server.stop()
+
+
+@dataclass
+class TokenRegistry:
+    """A registry in ``auth.token`` mode and the token service that issues its tokens."""
+
+    registry: RunningRegistry
+    tokens: TokenService
+
+
+@pytest.fixture(scope="session")
+def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenRegistry]:
+    workdir = tmp_path_factory.mktemp("registry-token")
+    tokens = start_token_service(workdir / "token", REGISTRY_USER, REGISTRY_PASSWORD)
+    auth = TokenAuth(tokens.realm, SERVICE, ISSUER, tokens.cert_path)
+    try:
+        server = _start(tmp_path_factory, "registry-token-server", token=auth)
+    except BaseException:
+        tokens.stop()
+        raise
+    try:
+        yield TokenRegistry(RunningRegistry(server.host, server), tokens)
+    finally:
+        server.stop()
+        tokens.stop()
 
 
 @pytest.fixture

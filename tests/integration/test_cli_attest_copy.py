@@ -15,7 +15,7 @@ from securesystemslib.signer import SSlibKey
 from sealgate.oci import Reference, RegistryClient
 from tests.integration.conftest import PASSWORD, RunningRegistry
 from tests.integration.test_cli_sign_verify import sign, verify
-from tests.support.cli import run
+from tests.support.cli import Result, run
 from tests.support.images import build_image, build_index, push_image, push_index
 
 SBOM = {
@@ -39,7 +39,7 @@ def _image(client: RegistryClient, registry: RunningRegistry, repo: str, tag: st
     return str(ref)
 
 
-def attest(registry: RunningRegistry, key: Path, image: str, *extra: str, home: Path):
+def attest(registry: RunningRegistry, key: Path, image: str, *extra: str, home: Path) -> Result:
     return run(
         ["attest", "--key", str(key), "--insecure-registry", registry.host, *extra, image],
         {"COSIGN_PASSWORD": PASSWORD},
@@ -47,7 +47,7 @@ def attest(registry: RunningRegistry, key: Path, image: str, *extra: str, home: 
     )
 
 
-def verify_att(registry: RunningRegistry, pub: Path, image: str, *extra: str, home: Path):
+def verify_att(registry: RunningRegistry, pub: Path, image: str, *extra: str, home: Path) -> Result:
     return run(
         [
             "verify-attestation",
@@ -74,7 +74,7 @@ def test_attest_cyclonedx_and_verify_with_conditions(
     registry: RunningRegistry,
     client: RegistryClient,
     repo: str,
-    keys,
+    keys: dict[str, Path],
     sbom_file: Path,
     tmp_path: Path,
 ) -> None:
@@ -139,7 +139,7 @@ def test_our_dsse_envelope_verifies_with_securesystemslib(
     registry: RunningRegistry,
     client: RegistryClient,
     repo: str,
-    keys,
+    keys: dict[str, Path],
     sbom_file: Path,
     tmp_path: Path,
 ) -> None:
@@ -177,7 +177,11 @@ def test_our_dsse_envelope_verifies_with_securesystemslib(
 
 
 def test_attest_rejects_bad_predicate_and_blocking_scan(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     image = _image(client, registry, repo)
     bad = tmp_path / "bad.json"
@@ -277,7 +281,7 @@ def test_copy_carries_signatures_and_attestations_across_repositories(
     tls_registry: RunningRegistry,
     client: RegistryClient,
     repo: str,
-    keys,
+    keys: dict[str, Path],
     sbom_file: Path,
     tmp_path: Path,
 ) -> None:
@@ -341,7 +345,11 @@ def test_copy_refuses_to_overwrite_a_different_image_without_force(
 
 
 def test_skopeo_copies_image_and_sig_tag_and_copy_still_verifies(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     """skopeo (a layout peer, not a verifier) moves our .sig tag; sealgate still verifies it."""
     image = _image(client, registry, repo)
@@ -374,7 +382,11 @@ def test_skopeo_copies_image_and_sig_tag_and_copy_still_verifies(
 
 
 def test_conditions_apply_to_every_attestation_not_just_one(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     """An old passing SBOM attestation must not hide a newer failing one (cosign --policy)."""
     image = _image(client, registry, repo)

@@ -44,7 +44,11 @@ def _one_line_no_traceback(result: Result) -> None:
 
 
 def test_signature_manifest_with_10000_layers_is_could_not_check(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     ref = registry.ref(repo, "v1")
     digest = push_image(client, ref, build_image())
@@ -66,7 +70,11 @@ def test_signature_manifest_with_10000_layers_is_could_not_check(
 
 
 def test_payload_over_the_attachment_cap_is_not_read(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     image = registry.ref(repo, "v1")
     push_image(client, image, build_image())
@@ -80,7 +88,11 @@ def test_payload_over_the_attachment_cap_is_not_read(
 
 
 def test_unknown_manifest_media_type_for_the_image_is_handled(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     """An artifact manifest (not an image) carries no signature: unsigned, not a crash."""
     ref = registry.ref(repo, "artifact")
@@ -136,7 +148,7 @@ def hanging_registry() -> Iterator[str]:
 
 
 def test_hanging_registry_ends_within_the_timeout(
-    hanging_registry: str, keys, tmp_path: Path
+    hanging_registry: str, keys: dict[str, Path], tmp_path: Path
 ) -> None:
     start = time.monotonic()
     result = run(
@@ -159,7 +171,11 @@ def test_hanging_registry_ends_within_the_timeout(
 
 
 def test_sign_refuses_an_image_with_critical_vulnerabilities(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     image = registry.ref(repo, "v1")
     push_image(client, image, build_image())

@@ -18,7 +18,7 @@ import yaml
 from sealgate.oci import Reference, RegistryClient
 from tests.integration.conftest import PASSWORD, RunningRegistry
 from tests.integration.test_cli_attest_copy import SBOM
-from tests.support.cli import run
+from tests.support.cli import Result, run
 from tests.support.images import build_image, push_image
 
 
@@ -61,7 +61,11 @@ def _attest(registry: RunningRegistry, key: Path, image: str, sbom: Path, home: 
 
 @pytest.fixture
 def estate(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> Estate:
     images, digests = {}, {}
     for name in ("good", "unsigned", "wrongkey", "nosbom"):
@@ -138,7 +142,7 @@ def estate(
     return Estate(config, images, digests, tmp_path)
 
 
-def gate(estate: Estate, env: str, *extra: str, environ: dict[str, str] | None = None):
+def gate(estate: Estate, env: str, *extra: str, environ: dict[str, str] | None = None) -> Result:
     return run(
         ["gate", "--env", env, "--config", str(estate.config), "--timeout", "3", *extra],
         environ,

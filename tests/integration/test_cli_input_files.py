@@ -80,7 +80,11 @@ def image(registry: RunningRegistry, client: RegistryClient, repo: str) -> Refer
 
 
 def test_predicate_fifo_is_refused_without_waiting_for_a_writer(
-    registry: RunningRegistry, client: RegistryClient, image: Reference, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    image: Reference,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     fifo = tmp_path / "predicate.json"
     result = _with_fifo_writer(
@@ -96,7 +100,11 @@ def test_predicate_fifo_is_refused_without_waiting_for_a_writer(
 
 
 def test_predicate_device_is_refused_before_reading(
-    registry: RunningRegistry, client: RegistryClient, image: Reference, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    image: Reference,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     result = _attest(registry, keys["first"], str(image), "--predicate", "/dev/zero", home=tmp_path)
     assert result.code == 65
@@ -105,7 +113,11 @@ def test_predicate_device_is_refused_before_reading(
 
 
 def test_predicate_symlink_is_refused_and_its_target_never_published(
-    registry: RunningRegistry, client: RegistryClient, image: Reference, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    image: Reference,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     secret = tmp_path / "credentials.json"
     secret.write_text(json.dumps({"token": "do-not-publish"}))
@@ -119,7 +131,11 @@ def test_predicate_symlink_is_refused_and_its_target_never_published(
 
 
 def test_scan_report_and_digest_file_are_regular_files_too(
-    registry: RunningRegistry, client: RegistryClient, image: Reference, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    image: Reference,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     predicate = tmp_path / "predicate.json"
     predicate.write_text("{}")

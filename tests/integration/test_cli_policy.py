@@ -79,7 +79,11 @@ def _cip(keys: dict[str, Path], registry: RunningRegistry, key: str) -> str:
 
 
 def test_cip_key_policy_admits_signed_and_denies_wrong_key_and_unsigned(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     signed = _image(client, registry, repo)
     unsigned = _image(client, registry, repo + "-unsigned")
@@ -130,7 +134,11 @@ def test_static_and_no_match_are_judged_without_contacting_a_registry(tmp_path: 
 
 
 def test_kyverno_count_counts_distinct_keys_and_attestation_conditions(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     image = _image(client, registry, repo)
     _sign(registry, keys["first"], image, tmp_path, "sign")

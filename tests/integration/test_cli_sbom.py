@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from sealgate.oci import (
     Reference,
@@ -66,8 +67,8 @@ def _layers(extra: str) -> list[dict[str, bytes]]:
     ]
 
 
-def _names(document: dict[str, object]) -> set[str]:
-    return {c["name"] for c in document["components"]}  # type: ignore[index, union-attr]
+def _names(document: dict[str, Any]) -> set[str]:
+    return {c["name"] for c in document["components"]}
 
 
 def test_sbom_catalogs_layers_and_honours_whiteouts(
@@ -128,7 +129,11 @@ def test_multi_platform_image_gets_one_sbom_per_platform(
 
 
 def test_attest_sbom_generates_and_attests_in_one_step(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     ref = registry.ref(repo, "v1")
     _push(client, ref, _layers("express"), "amd64")
@@ -166,7 +171,11 @@ def test_attest_sbom_generates_and_attests_in_one_step(
 
 
 def test_attest_sbom_on_an_index_attests_the_index_and_every_platform(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     """The gate checks whatever digest a versions file pins: usually the index."""
     built = _push_index(client, registry, repo)

@@ -84,7 +84,11 @@ def _one_line(result: Result) -> str:
 
 
 def test_a_clean_report_of_another_image_does_not_sign_this_one(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     vulnerable = registry.ref(repo, "vulnerable")
     push_image(client, vulnerable, build_image())
@@ -110,7 +114,11 @@ def test_a_clean_report_of_another_image_does_not_sign_this_one(
 
 
 def test_a_report_naming_the_image_signs_it(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     ref = registry.ref(repo, "v1")
     digest = push_image(client, ref, build_image())
@@ -122,7 +130,11 @@ def test_a_report_naming_the_image_signs_it(
 
 
 def test_an_image_id_binds_when_no_manifest_digest_does(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     built = build_image()
     ref = registry.ref(repo, "v1")
@@ -139,7 +151,11 @@ def test_an_image_id_binds_when_no_manifest_digest_does(
 
 
 def test_a_report_of_one_platform_binds_its_index(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     built = build_index()
     ref = registry.ref(repo, "multi")
@@ -152,7 +168,11 @@ def test_a_report_of_one_platform_binds_its_index(
 
 
 def test_a_report_naming_no_image_needs_an_explicit_flag(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     ref = registry.ref(repo, "v1")
     push_image(client, ref, build_image())
@@ -186,7 +206,11 @@ def crashing_npm_cataloger(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("crashing_npm_cataloger")
 def test_attest_sbom_refuses_an_incomplete_sbom_unless_allowed(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     ref = registry.ref(repo, "v1")
     package = json.dumps({"name": "express", "version": "4.18.2"}).encode()

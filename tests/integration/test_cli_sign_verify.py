@@ -34,7 +34,9 @@ def sign(registry: RunningRegistry, key: Path, image: str, *extra: str, home: Pa
     )
 
 
-def verify(registry: RunningRegistry, pubs: list[Path], image: str, *extra: str, home: Path):
+def verify(
+    registry: RunningRegistry, pubs: list[Path], image: str, *extra: str, home: Path
+) -> Result:
     keys = [arg for pub in pubs for arg in ("--key", str(pub))]
     return run(
         ["verify", *keys, "--insecure-ignore-tlog", *_flags(registry, home), *extra, image],
@@ -51,7 +53,11 @@ def test_generated_private_key_is_0600_and_encrypted(keys: dict[str, Path]) -> N
 
 
 def test_sign_then_verify_prints_cosign_shaped_json(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     image = _image(client, registry, repo)
     signed = sign(registry, keys["first"], image, home=tmp_path)
@@ -70,7 +76,11 @@ def test_sign_then_verify_prints_cosign_shaped_json(
 
 
 def test_signature_manifest_has_cosign_layout(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     image = _image(client, registry, repo)
     assert sign(registry, keys["first"], image, home=tmp_path).code == 0
@@ -80,7 +90,7 @@ def test_signature_manifest_has_cosign_layout(
     assert manifest.media_type == "application/vnd.oci.image.manifest.v1+json"
     document = json.loads(manifest.data)
     assert document["config"]["mediaType"] == "application/vnd.oci.image.config.v1+json"
-    assert document["config"]["size"] == 233  # SPEC §1.2: ggcr's config for one signature
+    assert document["config"]["size"] == 233  # formats.md §1.2: ggcr's config for one signature
     [layer] = document["layers"]
     assert layer["mediaType"] == "application/vnd.dev.cosign.simplesigning.v1+json"
     assert list(layer) == ["mediaType", "size", "digest", "annotations"]
@@ -88,7 +98,11 @@ def test_signature_manifest_has_cosign_layout(
 
 
 def test_signature_verifies_with_openssl(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     """An independent implementation accepts what we signed: openssl over the payload blob."""
     image = _image(client, registry, repo)
@@ -121,7 +135,11 @@ def test_signature_verifies_with_openssl(
 
 
 def test_signing_twice_never_duplicates_and_second_key_appends(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     image = _image(client, registry, repo)
     assert sign(registry, keys["first"], image, home=tmp_path).code == 0
@@ -142,7 +160,11 @@ def test_signing_twice_never_duplicates_and_second_key_appends(
 
 
 def test_wrong_key_exits_12_unsigned_exits_10_missing_tag_exits_11(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     image = _image(client, registry, repo)
     unsigned = verify(registry, [keys["first.pub"]], image, home=tmp_path)
@@ -156,7 +178,11 @@ def test_wrong_key_exits_12_unsigned_exits_10_missing_tag_exits_11(
 
 
 def test_retagged_image_is_rejected(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     """The tag moved to other content after signing: the new digest carries no signature."""
     image = _image(client, registry, repo)
@@ -167,7 +193,11 @@ def test_retagged_image_is_rejected(
 
 
 def test_signature_copied_onto_another_digest_is_a_digest_mismatch(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     """A valid signature moved to another image's .sig tag: cosign's claim check rejects it."""
     signed_image = _image(client, registry, repo, "signed")
@@ -185,7 +215,11 @@ def test_signature_copied_onto_another_digest_is_a_digest_mismatch(
 
 
 def test_annotations_are_signed_and_required(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     image = _image(client, registry, repo)
     assert (
@@ -202,7 +236,11 @@ def test_annotations_are_signed_and_required(
 
 
 def test_recursive_signs_index_and_every_platform(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     built = build_index()
     ref = registry.ref(repo, "multi")
@@ -214,7 +252,11 @@ def test_recursive_signs_index_and_every_platform(
 
 
 def test_platform_not_signed_without_recursive(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     built = build_index()
     ref = registry.ref(repo, "multi")
@@ -242,7 +284,11 @@ def test_sign_soft_skips_when_cosign_private_key_is_empty(
 
 
 def test_sign_with_key_in_environment(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     image = _image(client, registry, repo)
     env = {"COSIGN_PRIVATE_KEY": keys["first"].read_text(), "COSIGN_PASSWORD": PASSWORD}
@@ -252,7 +298,11 @@ def test_sign_with_key_in_environment(
 
 
 def test_missing_key_file_and_wrong_password_are_errors_without_secrets(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     image = _image(client, registry, repo)
     missing = run(
@@ -274,7 +324,11 @@ def test_missing_key_file_and_wrong_password_are_errors_without_secrets(
 
 
 def test_sign_by_digest_file_without_asking_registry(
-    registry: RunningRegistry, client: RegistryClient, repo: str, keys, tmp_path: Path
+    registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     image = _image(client, registry, repo)
     digest = client.resolve(Reference.parse(image)).digest
@@ -307,7 +361,7 @@ def test_triangulate_prints_sig_reference(
     assert as_digest.out.strip() == f"{registry.host}/{repo}@{digest}"
 
 
-def test_unreachable_registry_is_could_not_check(keys, tmp_path: Path) -> None:
+def test_unreachable_registry_is_could_not_check(keys: dict[str, Path], tmp_path: Path) -> None:
     result = run(
         [
             "verify",
@@ -329,7 +383,9 @@ def test_unreachable_registry_is_could_not_check(keys, tmp_path: Path) -> None:
     "image",
     ["UPPER/Case:tag", "registry:5000/repo:tag:extra", "repo@sha256:short", "", "a b"],
 )
-def test_malformed_reference_is_usage_error(keys, image: str, tmp_path: Path) -> None:
+def test_malformed_reference_is_usage_error(
+    keys: dict[str, Path], image: str, tmp_path: Path
+) -> None:
     result = run(
         ["verify", "--key", str(keys["first.pub"]), "--insecure-ignore-tlog", image],
         home=str(tmp_path),

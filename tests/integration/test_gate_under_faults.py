@@ -1,4 +1,5 @@
-"""``sealgate gate`` behind a registry front that fails 30% of requests (seeded, reproducible).
+"""``sealgate gate`` behind a registry front that fails 30% of requests (seeded, reproducible;
+each request fails at most twice in a row, as transient faults do).
 
 Forty images in one repository: validly signed, unsigned, signed by an untrusted key, and
 "digest-tampered" (a trusted signature of another image copied onto them). Faults may cost a

@@ -1,7 +1,7 @@
 """cosign-written signatures, rebuilt in the real registry, verified through the CLI.
 
-Each containers/image fixture (SPEC §1, interop README §1) holds the exact payload and layer
-annotations cosign pushed. The image manifest goes into an OCI layout byte for byte (the
+Each containers/image fixture (docs/formats.md §1, interop README §1) holds the exact payload
+and layer annotations cosign pushed. The image manifest goes into an OCI layout byte for byte (the
 registry would demand its layer blobs, which the fixtures do not carry); the ``.sig``
 manifest is rebuilt in the real registry and found through ``COSIGN_REPOSITORY``, so the
 whole fetch path (tag, manifest, blobs, digests) runs against real cosign bytes.

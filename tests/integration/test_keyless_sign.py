@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -88,7 +89,9 @@ def _identity(services: SigstoreServices) -> tuple[IdentityPolicy, Identity]:
     )
 
 
-def _rebuilt_bundle(services: SigstoreServices, layer_notes: dict[str, str], payload: bytes) -> str:
+def _rebuilt_bundle(
+    services: SigstoreServices, layer_notes: Mapping[str, str], payload: bytes
+) -> str:
     """A v0.3 bundle from a legacy layer and its Rekor entry read back with a proof."""
     annotation = RekorBundle.parse(layer_notes[BUNDLE_ANNOTATION])
     answer = services.rekor.answer(annotation.log_index)

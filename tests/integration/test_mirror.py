@@ -17,10 +17,10 @@ from sealgate.formats.cosign_types import CERTIFICATE_ANNOTATION
 from sealgate.oci import SIGSTORE_BUNDLE, Reference, RegistryClient, digest_of
 from sealgate.workflows.attachments import fetch_attachment_layers
 from sealgate.workflows.targets import attachment_ref
-from tests.integration.conftest import PASSWORD, RunningRegistry
+from tests.integration.conftest import PASSWORD, REGISTRY_PASSWORD, RunningRegistry
 from tests.support.cli import Result, run
 from tests.support.images import build_image, build_index, push_image, push_index
-from tests.support.registry_front import Action, Forward, Reset, running_front
+from tests.support.registry_front import Action, Forward, Plan, Reset, running_front
 from tests.support.sigstore_services import SigstoreServices
 
 
@@ -55,10 +55,12 @@ def cip(path: Path, host: str, pub: Path) -> Path:
     return path
 
 
-def mirror(*args: str, home: Path, key: Path | None = None, env: dict[str, str] | None = None):
+def mirror(
+    *args: str, home: Path, key: Path | None = None, env: dict[str, str] | None = None
+) -> Result:
     signing = ["--key", str(key)] if key else []
     return run(
-        ["mirror", *signing, "--allow-insecure-registry", "-o", "json", *args],
+        ["mirror", *signing, "-o", "json", *args],
         {"COSIGN_PASSWORD": PASSWORD, **(env or {})},
         home=str(home),
     )
@@ -69,7 +71,9 @@ def results(done: Result) -> list[dict[str, object]]:
     return images
 
 
-def sign_upstream(registry: RunningRegistry, key: Path, image: str, home: Path, *extra: str):
+def sign_upstream(
+    registry: RunningRegistry, key: Path, image: str, home: Path, *extra: str
+) -> None:
     done = run(
         ["sign", "--key", str(key), "--insecure-registry", registry.host, *extra, image],
         {"COSIGN_PASSWORD": PASSWORD},
@@ -80,7 +84,7 @@ def sign_upstream(registry: RunningRegistry, key: Path, image: str, home: Path, 
 
 def verify(target: RunningRegistry, pub: Path, image: str, home: Path) -> Result:
     return run(
-        ["verify", "--key", str(pub), "--insecure-ignore-tlog", "--allow-insecure-registry", image],
+        ["verify", "--key", str(pub), "--insecure-ignore-tlog", image],
         home=str(home),
     )
 
@@ -88,7 +92,6 @@ def verify(target: RunningRegistry, pub: Path, image: str, home: Path) -> Result
 def mirror_client(target: RunningRegistry, tmp_path: Path) -> RegistryClient:
     return RegistryClient(
         ClientConfig(
-            allow_insecure=True,
             username=target.username,
             password=target.password,
             docker_config=tmp_path / "none.json",
@@ -217,7 +220,7 @@ def test_config_platforms_sbom_and_a_missing_image(
     attested = run(
         [
             "verify-attestation", "--key", str(keys["first.pub"]), "--type", "cyclonedx",
-            "--insecure-ignore-tlog", "--allow-insecure-registry", f"{base}-single:stable",
+            "--insecure-ignore-tlog", f"{base}-single:stable",
         ],
         home=str(tmp_path),
     )  # fmt: skip
@@ -274,7 +277,7 @@ def test_keyless_mirror_signature_and_rerun_skips(
     assert results(again)[0]["status"] == "skipped"
 
 
-def _layer_plan(digests: set[str], *, always: bool):
+def _layer_plan(digests: set[str], *, always: bool) -> Plan:
     def plan(method: str, path: str, n: int) -> Action:
         cut = method == "GET" and path.rsplit("/", 1)[-1] in digests and (always or n == 0)
         return Reset(after_fraction=0.5) if cut else Forward()
@@ -330,7 +333,7 @@ def test_target_without_write_permission_is_a_clear_failure(
     assert done.code == 3, done.err
     [result] = results(done)
     assert result["status"] == "failed" and result["reason"] == "unauthorized", result
-    assert auth_registry.password not in done.out + done.err
+    assert REGISTRY_PASSWORD not in done.out + done.err
     with mirror_client(auth_registry, tmp_path) as target_client:
         pinned = Reference.parse(f"{target}@{digest}")
         assert target_client.get_manifest_or_none(pinned) is None

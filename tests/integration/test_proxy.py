@@ -21,13 +21,12 @@ from tests.integration.test_mirror import cip, sign_upstream
 from tests.support.cli import run
 from tests.support.images import build_image, build_index, push_image, push_index
 from tests.support.proxy import RunningProxy, running_proxy, skopeo, skopeo_pull
-from tests.support.registry_front import Answer, Forward, running_front
+from tests.support.registry_front import Action, Answer, Forward, running_front
 from tests.support.registry_server import make_test_ca
 
 
 def _config(tmp_path: Path, **extra: object) -> ClientConfig:
     settings: dict[str, object] = {
-        "allow_insecure": True,
         "timeout_s": 10.0,
         "backoff_s": 0.01,
         "docker_config": tmp_path / "no-docker-config.json",
@@ -94,7 +93,7 @@ def test_skopeo_pulls_signed_images_and_gets_412_naming_the_reason_for_unsigned(
     # Verifiers read signatures through the proxy: .sig manifests are artifacts, served as is.
     verified = run(
         ["verify", "--key", str(keys["first.pub"]), "--insecure-ignore-tlog",
-         "--allow-insecure-registry", f"{proxy.host}/prod/{space}/signed:v1"],
+         f"{proxy.host}/prod/{space}/signed:v1"],
         home=str(tmp_path),
     )  # fmt: skip
     assert verified.code == 0, verified.err
@@ -188,7 +187,7 @@ def test_oversized_manifests_are_refused_both_ways(
 ) -> None:
     huge = b'{"schemaVersion":2,"pad":"' + b"x" * (5 * 1024 * 1024) + b'"}'
 
-    def plan(method: str, path: str, n: int):
+    def plan(method: str, path: str, n: int) -> Action:
         if method == "GET" and path.endswith("/manifests/big"):
             return Answer(200, {"Content-Type": OCI_MANIFEST}, huge)
         return Forward()
@@ -225,7 +224,7 @@ def test_upstream_and_verification_failures_refuse(
     sign_upstream(registry, keys["first"], str(ref), tmp_path)
     lying = "sha256:" + "0" * 64
 
-    def plan(method: str, path: str, n: int):
+    def plan(method: str, path: str, n: int) -> Action:
         if path.endswith(".sig"):
             return Answer(500, {}, b"broken")  # signatures cannot be read: could not check
         if path.endswith("/manifests/lies"):
@@ -265,7 +264,7 @@ def test_credentials_pass_through_to_an_htpasswd_upstream(
         "SEALGATE_REGISTRY_USERNAME": REGISTRY_USER,
         "SEALGATE_REGISTRY_PASSWORD": REGISTRY_PASSWORD,
     }
-    signing = ["sign", "--key", str(keys["first"]), "--allow-insecure-registry", str(signed)]
+    signing = ["sign", "--key", str(keys["first"]), str(signed)]
     done = run(signing, env, home=str(tmp_path))
     assert done.code == 0, done.err
     policy = cip(tmp_path / "policy.yaml", auth_registry.host, keys["first.pub"])
@@ -316,7 +315,7 @@ def test_bundle_referrers_are_read_through_the_proxy(
     # The verifier reads the referrers fallback index and the bundle manifest through us.
     verified = run(
         ["verify", "--key", str(keys["first.pub"]), "--insecure-ignore-tlog",
-         "--allow-insecure-registry", f"{proxy.host}/prod/{space}/bundled:v1"],
+         f"{proxy.host}/prod/{space}/bundled:v1"],
         home=str(tmp_path),
     )  # fmt: skip
     assert verified.code == 0, verified.err

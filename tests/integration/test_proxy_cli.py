@@ -57,7 +57,7 @@ def test_the_command_serves_refuses_and_stops_cleanly(
     command = [
         sys.executable, "-c", "from sealgate.cli.main import entrypoint; entrypoint()",
         "proxy", "--upstream", f"http://{registry.host}", "--policy", str(policy),
-        "--protect", "prod/**", "--listen", f"127.0.0.1:{port}", "--allow-insecure-registry",
+        "--protect", "prod/**", "--listen", f"127.0.0.1:{port}",
     ]  # fmt: skip
     env = {**os.environ, "HOME": str(tmp_path), "DOCKER_CONFIG": str(tmp_path / ".docker")}
     process = subprocess.Popen(command, stderr=subprocess.PIPE, env=env)
@@ -82,8 +82,8 @@ def test_the_command_serves_refuses_and_stops_cleanly(
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
-        (["--upstream", "http://127.0.0.1:5000"], "--allow-insecure-registry"),
-        (["--upstream", "ftp://x", "--allow-insecure-registry"], "http(s)://host"),
+        (["--upstream", "http://registry.example:5000"], "--allow-http-registry"),
+        (["--upstream", "ftp://x"], "http(s)://host"),
         (["--upstream", "https://r.example", "--listen", "nowhere"], "HOST:PORT"),
         (["--upstream", "https://r.example", "--protect", "Prod/[x]"], "repository paths"),
         (["--upstream", "https://r.example", "--tls-cert", "/nonexistent"], "go together"),
@@ -122,7 +122,6 @@ def test_blobs_stream_both_ways_in_bounded_memory(
     digest = "sha256:" + hashed.hexdigest()
     policy = cip(tmp_path / "policy.yaml", registry.host, keys["first.pub"])
     config = ClientConfig(
-        allow_insecure=True,
         docker_config=tmp_path / "none.json",
         auth_file=tmp_path / "none-auth.json",
     )

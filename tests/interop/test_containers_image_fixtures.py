@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from sealgate.checks.pipeline import SignatureResult
 from sealgate.checks.signatures import render_cosign_json
 from sealgate.checks.tlog import (
     NO_TLOG_MESSAGE,
@@ -35,7 +36,7 @@ from sealgate.formats.cosign_types import (
     SIGNATURE_ANNOTATION,
     SIMPLESIGNING_MEDIA_TYPE,
 )
-from sealgate.formats.simplesigning import build_payload, parse_payload
+from sealgate.formats.simplesigning import SimpleSigningPayload, build_payload, parse_payload
 from tests.interop.conftest import TestVerifier, load_signature_file
 from tests.support.policies import verified_log_entries, verify_signature_set
 
@@ -58,7 +59,9 @@ def rekor_policy(fixtures: Path, name: str = "rekor.pub") -> TlogPolicy:
     return TlogPolicy(rekor_keys=(RekorKey.from_pem((fixtures / name).read_bytes()),))
 
 
-def verify_case(fixtures: Path, case: str, pub: str = "cosign.pub", tlog: TlogPolicy = IGNORE_TLOG):
+def verify_case(
+    fixtures: Path, case: str, pub: str = "cosign.pub", tlog: TlogPolicy = IGNORE_TLOG
+) -> list[SignatureResult[SimpleSigningPayload]]:
     directory = fixtures / case
     return verify_signature_set(
         layers_of(directory),
@@ -72,9 +75,11 @@ def test_valid(fixtures_dir: Path) -> None:
     verified = verify_case(fixtures_dir, "dir-img-cosign-valid")
     assert len(verified) == 1
     sig = verified[0]
-    assert sig.claims.docker_reference == "192.168.64.2:5000/cosign-signed-single-sample"
-    assert sig.claims.manifest_digest == digest_of(fixtures_dir / "dir-img-cosign-valid")
-    assert sig.claims.optional is None
+    claims = sig.claims
+    assert claims is not None
+    assert claims.docker_reference == "192.168.64.2:5000/cosign-signed-single-sample"
+    assert claims.manifest_digest == digest_of(fixtures_dir / "dir-img-cosign-valid")
+    assert claims.optional is None
     assert sig.accepted[0].bundle is None
     assert [a.name for a in sig.accepted] == ["key0"]
     assert len(sig.accepted[0].authority) == len("key:sha256:") + 64
@@ -84,7 +89,7 @@ def test_valid(fixtures_dir: Path) -> None:
 
 
 def test_valid_rebuilds_payload_and_worked_example(fixtures_dir: Path) -> None:
-    """SPEC §1.8: payload is byte-identical to ours; config is 233 bytes, sha256:be321600..."""
+    """formats.md §1.8: payload byte-identical to ours; config is 233 bytes, sha256:be321600..."""
     (layer,) = layers_of(fixtures_dir / "dir-img-cosign-valid")
     parsed = parse_payload(layer.payload)
     rebuilt = build_payload(parsed.docker_reference, parsed.manifest_digest, None)
@@ -115,6 +120,7 @@ def test_valid_2_has_two_signatures(fixtures_dir: Path) -> None:
 
 def test_valid_with_tag_keeps_optional(fixtures_dir: Path) -> None:
     (sig,) = verify_case(fixtures_dir, "dir-img-cosign-valid-with-tag")
+    assert sig.claims is not None
     assert sig.claims.docker_reference == "192.168.64.2:5000/skopeo-signed:tag"
     assert sig.claims.optional == {
         "creator": "containers/image 5.21.2-dev",
@@ -219,6 +225,7 @@ def test_mixed_accepts_the_valid_one(fixtures_dir: Path) -> None:
     verified = verify_case(fixtures_dir, "dir-img-cosign-mixed")
     assert len(verified) == 1
     valid_payload = layers_of(fixtures_dir / "dir-img-cosign-valid")[0].payload
+    assert verified[0].thing is not None
     assert verified[0].thing.payload == valid_payload
 
 

@@ -1,4 +1,4 @@
-"""cosign's ``oci-attestation.sigstore.json`` (interop README §2; SPEC §2.2, §9).
+"""cosign's ``oci-attestation.sigstore.json`` (interop README §2; docs/formats.md §2.2, §9).
 
 The DSSE PAE signature verifies with the leaf certificate's key; Rekor's ``envelopeHash`` equals
 sha256 of our cosign-v2-layout re-serialization; and the whole legacy ``.att`` pipeline accepts a
@@ -41,7 +41,8 @@ SUBJECT_DIGEST = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95b
 @pytest.fixture(scope="module")
 def vector() -> dict[str, Any]:
     path = cosign_testdata() / "oci-attestation.sigstore.json"
-    return json.loads(path.read_text())
+    doc: dict[str, Any] = json.loads(path.read_text())
+    return doc
 
 
 @pytest.fixture(scope="module")
@@ -155,9 +156,11 @@ def test_full_attestation_pipeline(
         image_digest=SUBJECT_DIGEST,
         tlog=TlogPolicy(rekor_keys=(rekor_key,)),
     )
-    assert verified.claims.predicate_type == CUSTOM_PREDICATE_TYPE
-    assert verified.claims.subjects[0].name == "127.0.0.1:60943/repo"
-    assert verified.claims.predicate == {
+    claims = verified.claims
+    assert claims is not None
+    assert claims.predicate_type == CUSTOM_PREDICATE_TYPE
+    assert claims.subjects[0].name == "127.0.0.1:60943/repo"
+    assert claims.predicate == {
         "Data": '{"foo": "bar"}\n',
         "Timestamp": "2025-02-28T19:18:11Z",
     }

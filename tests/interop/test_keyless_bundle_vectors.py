@@ -73,7 +73,9 @@ def _flip_b64(text: str, index: int = 5) -> str:
     return base64.b64encode(bytes(raw)).decode()
 
 
-def test_cosign_attestation_bundle_verifies(cosign_bundle, pgi_root) -> None:
+def test_cosign_attestation_bundle_verifies(
+    cosign_bundle: dict[str, Any], pgi_root: TrustedRoot
+) -> None:
     verify_cosign(cosign_bundle, pgi_root)
 
 
@@ -98,12 +100,16 @@ def _tampered(doc: dict[str, Any], what: str) -> dict[str, Any]:
     ("what", "error"),
     [("SET", TlogInvalid), ("proof", TlogInvalid), ("payload", TlogInvalid), ("time", TlogInvalid)],
 )
-def test_cosign_bundle_tampered_evidence(cosign_bundle, pgi_root, what, error) -> None:
+def test_cosign_bundle_tampered_evidence(
+    cosign_bundle: dict[str, Any], pgi_root: TrustedRoot, what: str, error: type[Exception]
+) -> None:
     with pytest.raises(error):
         verify_cosign(_tampered(cosign_bundle, what), pgi_root)
 
 
-def test_cosign_bundle_wrong_identity_issuer_chain_sct_time(cosign_bundle, pgi_root) -> None:
+def test_cosign_bundle_wrong_identity_issuer_chain_sct_time(
+    cosign_bundle: dict[str, Any], pgi_root: TrustedRoot
+) -> None:
     with pytest.raises(WrongIdentity):
         verify_cosign(cosign_bundle, pgi_root, IdentityPolicy(identity="x@y.z", issuer=CODY.issuer))
     with pytest.raises(WrongIdentity):
@@ -249,7 +255,9 @@ def test_timestamp_without_embedded_certificate_verifies_with_the_tsa_leaf() -> 
         verify_rfc3161_timestamp(b"\x30\x03garbage", message, tsa)
 
 
-def test_every_failure_is_a_sealgate_error(cosign_bundle, pgi_root) -> None:
+def test_every_failure_is_a_sealgate_error(
+    cosign_bundle: dict[str, Any], pgi_root: TrustedRoot
+) -> None:
     doc = copy.deepcopy(cosign_bundle)
     doc["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"] = base64.b64encode(
         b"not json"

@@ -75,17 +75,27 @@ def loose_sig() -> LegacySignature:
     )
 
 
-def verify(sig: LegacySignature, root: TrustedRoot, policy: IdentityPolicy = MITR, **kw: object):
-    kw.setdefault("image_digest", None)
-    return verify_legacy_keyless(sig, root, policy, reference_time=NOW, **kw)  # type: ignore[arg-type]
+def verify(
+    sig: LegacySignature,
+    root: TrustedRoot,
+    policy: IdentityPolicy = MITR,
+    *,
+    image_digest: str | None = None,
+    ignore_sct: bool = False,
+) -> datetime:
+    return verify_legacy_keyless(
+        sig, root, policy, image_digest=image_digest, reference_time=NOW, ignore_sct=ignore_sct
+    )
 
 
-def test_fulcio_rekor_valid_with_file_trust(files_root: TrustedRoot, fulcio_sig) -> None:
+def test_fulcio_rekor_valid_with_file_trust(
+    files_root: TrustedRoot, fulcio_sig: LegacySignature
+) -> None:
     when = verify(fulcio_sig, files_root, image_digest=_digest("dir-img-cosign-fulcio-rekor-valid"))
     assert when == datetime.fromtimestamp(1674247893, tz=UTC)
 
 
-def test_fulcio_rekor_valid_with_public_good_root(fulcio_sig) -> None:
+def test_fulcio_rekor_valid_with_public_good_root(fulcio_sig: LegacySignature) -> None:
     # The public-good root shipped in sigstore-python, read offline as package data.
     verify(
         fulcio_sig,
@@ -94,7 +104,9 @@ def test_fulcio_rekor_valid_with_public_good_root(fulcio_sig) -> None:
     )
 
 
-def test_loose_fulcio_rekor_files_verify(files_root: TrustedRoot, loose_sig) -> None:
+def test_loose_fulcio_rekor_files_verify(
+    files_root: TrustedRoot, loose_sig: LegacySignature
+) -> None:
     assert verify(loose_sig, files_root) == datetime.fromtimestamp(1670870899, tz=UTC)
 
 
@@ -111,7 +123,12 @@ def test_loose_fulcio_rekor_files_verify(files_root: TrustedRoot, loose_sig) -> 
         (IdentityPolicy(identity="mitr@redhat.com", issuer_regexp=r"^https://github\.com/"), None),
     ],
 )
-def test_identity_and_issuer(files_root, fulcio_sig, policy, error) -> None:
+def test_identity_and_issuer(
+    files_root: TrustedRoot,
+    fulcio_sig: LegacySignature,
+    policy: IdentityPolicy,
+    error: type[Exception] | None,
+) -> None:
     if error is None:
         verify(fulcio_sig, files_root, policy)
     else:
@@ -119,7 +136,9 @@ def test_identity_and_issuer(files_root, fulcio_sig, policy, error) -> None:
             verify(fulcio_sig, files_root, policy)
 
 
-def test_tampered_variants_fail_with_the_right_class(files_root: TrustedRoot, fulcio_sig) -> None:
+def test_tampered_variants_fail_with_the_right_class(
+    files_root: TrustedRoot, fulcio_sig: LegacySignature
+) -> None:
     bundle = json.loads(fulcio_sig.bundle_json or "")
     set_bytes = bytearray(base64.b64decode(bundle["SignedEntryTimestamp"]))
     set_bytes[10] ^= 1
@@ -157,7 +176,9 @@ def test_tampered_variants_fail_with_the_right_class(files_root: TrustedRoot, fu
             verify(sig, root)
 
 
-def test_sct_can_be_ignored_and_chain_comes_from_trusted_intermediates(fulcio_sig) -> None:
+def test_sct_can_be_ignored_and_chain_comes_from_trusted_intermediates(
+    fulcio_sig: LegacySignature,
+) -> None:
     public_good = bundled_trusted_root()
     no_ct = dataclasses.replace(public_good, ctlogs=())
     verify(fulcio_sig, no_ct, ignore_sct=True)
@@ -165,7 +186,9 @@ def test_sct_can_be_ignored_and_chain_comes_from_trusted_intermediates(fulcio_si
     verify(dataclasses.replace(fulcio_sig, chain_pem=b""), public_good)
 
 
-def test_wrong_image_digest_and_signature(files_root: TrustedRoot, fulcio_sig) -> None:
+def test_wrong_image_digest_and_signature(
+    files_root: TrustedRoot, fulcio_sig: LegacySignature
+) -> None:
     with pytest.raises(DigestMismatch):
         verify(fulcio_sig, files_root, image_digest="sha256:" + "0" * 64)
     with pytest.raises(TlogInvalid):  # the log recorded the real signature
@@ -189,7 +212,7 @@ def pki_root() -> TrustedRoot:
 PKI_POLICY = IdentityPolicy(identity="qiwan@redhat.com", issuer_regexp=".*")
 
 
-def test_byo_pki_valid(pki_sig, pki_root) -> None:
+def test_byo_pki_valid(pki_sig: LegacySignature, pki_root: TrustedRoot) -> None:
     digest = _digest("dir-img-cosign-pki-valid")
     assert verify(pki_sig, pki_root, PKI_POLICY, image_digest=digest, ignore_sct=True) == NOW
     # The chain annotation alone supplies the intermediate when none is configured.
@@ -197,7 +220,7 @@ def test_byo_pki_valid(pki_sig, pki_root) -> None:
     verify(pki_sig, roots_only, PKI_POLICY, ignore_sct=True)
 
 
-def test_byo_pki_tampered(pki_sig, pki_root) -> None:
+def test_byo_pki_tampered(pki_sig: LegacySignature, pki_root: TrustedRoot) -> None:
     roots_only = load_ca_set(FIXTURES / "pki_root_crts.pem")
     with pytest.raises(WrongIdentity):  # a DNS SAN is not an identity
         verify(
@@ -244,7 +267,9 @@ def test_legacy_rekor_key_loader_rejects_garbage(tmp_path: Path) -> None:
     assert key.log_id_hex == "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"
 
 
-def test_set_only_entries_can_be_refused(files_root: TrustedRoot, fulcio_sig) -> None:
+def test_set_only_entries_can_be_refused(
+    files_root: TrustedRoot, fulcio_sig: LegacySignature
+) -> None:
     """cosign accepts the legacy SET-only bundle; a caller may demand a proof (sigstore-python)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization

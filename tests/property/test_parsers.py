@@ -85,7 +85,7 @@ CERTIFICATE = KEY.certificate_pem()
 VALID_MANIFEST = json.loads(
     build_attachment_manifest([SignatureLayer(SIMPLESIGNING_MEDIA_TYPE, _payload(), {"a": "b"})])[0]
 )
-VALID_INDEX = {
+VALID_INDEX: dict[str, Any] = {
     "schemaVersion": 2,
     "mediaType": "application/vnd.oci.image.index.v1+json",
     "manifests": [

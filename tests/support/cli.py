@@ -52,7 +52,11 @@ class _Stdout(io.StringIO):
 
     def __init__(self) -> None:
         super().__init__()
-        self.buffer = io.BytesIO()
+        self._bytes = io.BytesIO()
+
+    @property
+    def buffer(self) -> io.BytesIO:
+        return self._bytes
 
     def text(self) -> str:
         return self.getvalue() + self.buffer.getvalue().decode("utf-8", "replace")

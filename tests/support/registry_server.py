@@ -166,7 +166,23 @@ class RegistryServer:
                 self.process.wait(timeout=10)
 
 
-def _config(workdir: Path, port: int, ca: TlsMaterial | None, htpasswd: Path | None) -> str:
+@dataclass(frozen=True)
+class TokenAuth:
+    """The registry's ``auth.token`` settings (distribution token authentication)."""
+
+    realm: str
+    service: str
+    issuer: str
+    rootcertbundle: Path
+
+
+def _config(
+    workdir: Path,
+    port: int,
+    ca: TlsMaterial | None,
+    htpasswd: Path | None,
+    token: TokenAuth | None = None,
+) -> str:
     lines = [
         "version: 0.1",
         "log:",
@@ -190,6 +206,15 @@ def _config(workdir: Path, port: int, ca: TlsMaterial | None, htpasswd: Path | N
         lines += ["  tls:", f"    certificate: {ca.server_cert}", f"    key: {ca.server_key}"]
     if htpasswd is not None:
         lines += ["auth:", "  htpasswd:", "    realm: sealgate-test", f"    path: {htpasswd}"]
+    if token is not None:
+        lines += [
+            "auth:",
+            "  token:",
+            f"    realm: {token.realm}",
+            f"    service: {token.service}",
+            f"    issuer: {token.issuer}",
+            f"    rootcertbundle: {token.rootcertbundle}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -218,6 +243,7 @@ def start_registry(
     tls: bool = False,
     username: str | None = None,
     password: str | None = None,
+    token: TokenAuth | None = None,
 ) -> RegistryServer:
     """Start a registry in ``workdir`` and wait until ``/v2/`` answers.
 
@@ -234,7 +260,7 @@ def start_registry(
     for _ in range(3):  # a free port can be taken between probe and bind
         port = free_port()
         config = workdir / "config.yml"
-        config.write_text(_config(workdir, port, ca, htpasswd))
+        config.write_text(_config(workdir, port, ca, htpasswd, token))
         log = (workdir / "registry.log").open("ab")
         process = subprocess.Popen(
             [REGISTRY_BINARY, "serve", str(config)],

@@ -10,13 +10,14 @@ outlives the key or certificate it relied on::
     store.put("k", payload, not_after=min(now + ttl, cert_not_after))
     store.get("k")                                              # None once expired
 
-A Redis store would implement the same three methods with :func:`seal_entry` /
+:class:`RedisStore` implements the same three methods with :func:`seal_entry` /
 :func:`open_entry` for authentication and the entry's expiry as the key's ``PXAT``.
 """
 
 from sealgate.cache.envelope import ENVELOPE_VERSION, MAX_ENTRY_BYTES, open_entry, seal_entry
 from sealgate.cache.file_store import FileStore
 from sealgate.cache.memory_store import MemoryStore
+from sealgate.cache.redis_store import RedisStore
 from sealgate.cache.store import Clock, VerdictStore, require_aware, utc_now
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Clock",
     "FileStore",
     "MemoryStore",
+    "RedisStore",
     "VerdictStore",
     "open_entry",
     "require_aware",

@@ -14,13 +14,14 @@ pipeline's, not an authority's: they do not depend on who signed.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives import serialization
 
-from sealgate.checks._pem import certificate_spki, fingerprint, spki_der
+from sealgate.checks._pem import certificate_spki, spki_der
 from sealgate.checks.signed import SignedThing
 from sealgate.checks.tlog import TlogPolicy, verify_log_entries
 from sealgate.errors import PolicyDenied, SignatureInvalid
@@ -111,6 +112,8 @@ class KeyAuthority:
     name: str
     #: Hex SHA-256 of the key's DER SubjectPublicKeyInfo.
     key_fingerprint: str
+    #: The key's DER SubjectPublicKeyInfo (compared with certificates and log entries).
+    key_der: bytes = field(default=b"", repr=False, compare=False)
 
     @classmethod
     def of(cls, verifier: Verifier, *, name: str | None = None) -> KeyAuthority:
@@ -126,8 +129,9 @@ class KeyAuthority:
         Raises:
             MalformedData: The key's PEM cannot be read back (a broken Verifier).
         """
-        digest = fingerprint(verifier.public_pem())
-        return cls(verifier, name or f"sha256:{digest[:16]}", digest)
+        der = spki_der(verifier.public_pem())
+        digest = hashlib.sha256(der).hexdigest()
+        return cls(verifier, name or f"sha256:{digest[:16]}", digest, der)
 
     @property
     def id(self) -> str:
@@ -138,7 +142,7 @@ class KeyAuthority:
             # Only the artifact's digest is known (verify-blob sha256:<hex>): verify prehashed.
             if thing.digest is None:
                 return False
-            key = signing_key(spki_der(self.verifier.public_pem()))
+            key = signing_key(self.key_der)
             try:
                 verify_artifact_signature(key, thing.signatures[0], digest=thing.digest)
             except SignatureInvalid:
@@ -157,7 +161,7 @@ class KeyAuthority:
         if not self._signature_verifies(thing):
             raise SignatureInvalid(f"{thing.label}: signature does not verify with key {self.name}")
         # (2) With a key, a certificate that travels with the signature must hold that key.
-        key_der = spki_der(self.verifier.public_pem())
+        key_der = self.key_der
         certificate = thing.certificate
         if certificate is not None and certificate_spki(certificate) != key_der:
             raise SignatureInvalid(

@@ -220,6 +220,11 @@ class KeylessAuthority:
                 hashlib.sha256(ca.root.public_bytes(serialization.Encoding.DER)).hexdigest()
                 for ca in self._root().certificate_authorities
             ),
+            "ctlogs": sorted(key.log_id_hex for key in self._root().ctlogs),
+            "tsas": sorted(
+                hashlib.sha256(tsa.root.public_bytes(serialization.Encoding.DER)).hexdigest()
+                for tsa in self._root().timestamp_authorities
+            ),
             "trustRootRef": self.trust_root_ref,
             "sct": not self.ignore_sct,
         }

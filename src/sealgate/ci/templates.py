@@ -22,14 +22,15 @@ from __future__ import annotations
 
 from typing import Literal
 
+from sealgate.ci.keyless import azure_keyless_sign, github_keyless_sign, gitlab_keyless_sign
 from sealgate.errors import UsageError
 
 __all__ = ["CI_SYSTEMS", "GATE_FLAGS", "PARTS", "CISystem", "Part", "generate"]
 
 CISystem = Literal["azure-devops", "github", "gitlab"]
-Part = Literal["pipeline", "sign", "verify"]
+Part = Literal["pipeline", "sign", "sign-keyless", "verify"]
 CI_SYSTEMS: tuple[CISystem, ...] = ("azure-devops", "github", "gitlab")
-PARTS: tuple[Part, ...] = ("pipeline", "sign", "verify")
+PARTS: tuple[Part, ...] = ("pipeline", "sign", "sign-keyless", "verify")
 
 #: Gate flags the templates use; the CLI must accept them.
 GATE_FLAGS = ("--config", "--env", "--junit", "--markdown", "--pin-output", "--vso")
@@ -175,16 +176,13 @@ stages:
         pool:
           vmImage: ubuntu-latest
         steps:
-{_indent(verify, 10)}          - task: HelmDeploy@0
-            displayName: Helm upgrade (images pinned to verified digests)
-            inputs:
-              command: upgrade
-              chartType: FilePath
-              chartPath: deploy/chart
-              releaseName: app
-              arguments: >-
-                --post-renderer sealgate --post-renderer-args helm-postrender
+{_indent(verify, 10)}          # helm itself, not HelmDeploy@0: that task needs a service
+          # connection this template cannot know. Point KUBECONFIG at your cluster.
+          - bash: |
+              helm upgrade --install app deploy/chart \\
+                --post-renderer sealgate --post-renderer-args helm-postrender \\
                 --post-renderer-args --env=${{{{ parameters.environment }}}}
+            displayName: Helm upgrade (images pinned to verified digests)
 """
 
 
@@ -375,7 +373,8 @@ def generate(system: CISystem, *, part: Part = "pipeline", sealgate_version: str
 
     Args:
         system: ``azure-devops``, ``github`` or ``gitlab``.
-        part: ``pipeline`` (complete example), ``sign`` or ``verify`` (reusable pieces).
+        part: ``pipeline`` (complete example), ``sign``, ``sign-keyless`` (the job's OIDC
+            identity instead of a key: :mod:`sealgate.ci.keyless`) or ``verify``.
         sealgate_version: Version pinned in the ``pip install`` lines.
 
     Returns:
@@ -386,6 +385,15 @@ def generate(system: CISystem, *, part: Part = "pipeline", sealgate_version: str
     """
     if part not in PARTS:
         raise UsageError(f"unknown template part {part!r}; choose one of {', '.join(PARTS)}")
+    if part == "sign-keyless":
+        keyless = {
+            "azure-devops": azure_keyless_sign,
+            "github": github_keyless_sign,
+            "gitlab": gitlab_keyless_sign,
+        }.get(system)
+        if keyless is None:
+            raise UsageError(f"unknown CI system {system!r}; choose one of {', '.join(CI_SYSTEMS)}")
+        return keyless(_INSTALL).replace("@VERSION@", sealgate_version)
     builders = {"azure-devops": _azure, "github": _github, "gitlab": _gitlab}
     builder = builders.get(system)
     if builder is None:

@@ -7,7 +7,7 @@ import os
 import sys
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sealgate.cli.cmd_sign import add_key_flags
 from sealgate.cli.common import (
@@ -20,14 +20,13 @@ from sealgate.cli.common import (
     repository_override,
     truthy,
 )
+from sealgate.cli.cosign_compat import add_refused
 from sealgate.cli.signing import SigningSetup, signing_setup
 from sealgate.errors import ExitCode, UsageError
-from sealgate.formats.scan_reports import ScanReport
-from sealgate.oci import Reference, RegistryClient
-from sealgate.workflows.attest import AttestOptions, attest_image
-from sealgate.workflows.sbom import IncompleteSbom, image_sboms
-from sealgate.workflows.sign import bind_scan_report
-from sealgate.workflows.targets import read_digest_file, resolve_image
+
+if TYPE_CHECKING:
+    from sealgate.formats.scan_reports import ScanReport
+    from sealgate.oci import Reference, RegistryClient
 
 __all__ = ["register"]
 
@@ -39,6 +38,8 @@ def register(sub: Any) -> None:
         description="Build an in-toto v0.1 statement about IMAGE's digest, sign it in a DSSE "
         "envelope, and append it to the image's .att tag. --sbom generates a CycloneDX SBOM "
         "from the image's layers and attests it (--type cyclonedx).",
+        epilog="example:\n  sealgate attest --key cosign.key --type cyclonedx --predicate "
+        "sbom.cdx.json registry.example.com/app@sha256:...",
     )
     add_key_flags(parser)
     parser.add_argument("--type", default=None, help="predicate type name or URI (default custom)")
@@ -55,8 +56,19 @@ def register(sub: Any) -> None:
         help="with --sbom: attest an SBOM even when a cataloger failed or a package database "
         "could not be read (the SBOM then says it is incomplete); default: refuse",
     )
+    parser.add_argument(
+        "--no-upload", action="store_true", help="do not push the attestation (cosign's flag)"
+    )
     add_scan_flags(parser)
     add_registry_flags(parser)
+    add_refused(
+        parser,
+        "--statement",
+        "--rekor-entry-type",
+        "--record-creation-timestamp",
+        "--certificate",
+        "--certificate-chain",
+    )
     parser.add_argument("image", metavar="IMAGE")
     parser.set_defaults(handler=_attest)
 
@@ -70,6 +82,8 @@ def _sbom_targets(
     Raises:
         IncompleteSbom: an SBOM misses packages and ``allow_incomplete`` is false.
     """
+    from sealgate.workflows.sbom import IncompleteSbom, image_sboms
+
     top, sboms = image_sboms(client, image)
     for warning in (w for s in sboms for w in s.result.warnings):
         print(f"WARNING: sbom: {warning}", file=sys.stderr)
@@ -93,7 +107,26 @@ def _sbom_targets(
     return targets
 
 
+def _check_predicate(path: Path, kind: str, predicate: bytes) -> None:
+    """Refuse a predicate that is not what ``--type`` needs, naming the file.
+
+    Raises:
+        InputError: an unknown type, or a JSON predicate that does not parse (with position).
+    """
+    from sealgate.errors import InputError
+    from sealgate.formats.predicates import load_predicate, resolve_predicate_type
+
+    resolve_predicate_type(kind)
+    try:
+        load_predicate(kind, predicate)
+    except InputError as err:
+        where = "standard input" if str(path) == "-" else str(path)
+        raise InputError(f"{where}: {err.message}") from err
+
+
 def _attest(args: argparse.Namespace) -> int:
+    from sealgate.workflows.targets import read_digest_file
+
     ref = parse_reference(args.image)
     digest = read_digest_file(args.digest_file) if args.digest_file else None
     predicate_type = args.type or ("cyclonedx" if args.sbom else "custom")
@@ -103,7 +136,11 @@ def _attest(args: argparse.Namespace) -> int:
         raise UsageError("--allow-incomplete-sbom applies to --sbom")
     if args.bundle and not args.new_bundle_format:
         raise UsageError("--bundle writes a Sigstore bundle: add --new-bundle-format")
+    if args.no_upload:
+        args.upload = False
     predicate = None if args.sbom else read_input(args.predicate)
+    if predicate is not None:
+        _check_predicate(args.predicate, predicate_type, predicate)
     report = check_scan_report(args)
     setup = signing_setup(args, command="attest")
     if setup is None:
@@ -124,6 +161,10 @@ def _attest_with(
     predicate: bytes | None,
     report: ScanReport | None,
 ) -> int:
+    from sealgate.workflows.attest import AttestOptions, attest_image
+    from sealgate.workflows.sign import bind_scan_report
+    from sealgate.workflows.targets import resolve_image
+
     predicate_type = kind
     options = AttestOptions(
         predicate_type=predicate_type,
@@ -144,8 +185,10 @@ def _attest_with(
             targets = [(image, predicate)]
         for target, body in targets:
             outcome = attest_image(client, setup.credential, target, body, options)
-            verb = "Attestation pushed to" if options.upload else "Attested (not uploaded)"
-            print(f"{verb}: {outcome.attestation_tag}", file=sys.stderr)
+            if options.upload:
+                print(f"Attestation pushed to: {outcome.attestation_tag}", file=sys.stderr)
+            else:
+                print(f"Attested {target} (not uploaded)", file=sys.stderr)
             if args.bundle and outcome.bundle is not None:
                 args.bundle.write_bytes(outcome.bundle)
     return ExitCode.OK

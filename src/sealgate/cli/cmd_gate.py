@@ -7,38 +7,18 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from sealgate.ci import CI_SYSTEMS, PARTS, generate
 from sealgate.cli.common import add_registry_flags, open_client, repository_override
-from sealgate.cli.terminal import progress_display, render_table
-from sealgate.errors import InputError, UsageError
+from sealgate.errors import ConfigError, InputError, UsageError
 from sealgate.files import read_capped
-from sealgate.gate import (
-    EnvironmentConfig,
-    GateReport,
-    VerdictCache,
-    collect_images,
-    environment_images,
-    environment_policy_set,
-    evaluate_gate,
-    images_from_text,
-    load_config,
-    postrender,
-    read_audit_records,
-    write_audit_records,
-)
-from sealgate.reports import (
-    pin_map,
-    render_json,
-    render_junit,
-    render_markdown,
-    render_pins,
-    render_vso,
-)
-from sealgate.workflows.gate_verifier import RegistryImageVerifier
+
+if TYPE_CHECKING:
+    from sealgate.gate import (
+        EnvironmentConfig,
+        GateReport,
+    )
+    from sealgate.trust import TrustedRoot
 
 __all__ = ["register"]
 
@@ -61,10 +41,18 @@ def _gate_flags(parser: argparse.ArgumentParser) -> None:
         help="verify against these policy files or directories (ClusterImagePolicy, Kyverno, "
         "sealgate ImagePolicy) instead of the config's keys; repeatable",
     )
+    parser.add_argument(
+        "--trusted-root",
+        type=Path,
+        help="Sigstore TrustedRoot JSON for keyless policies (default: SIGSTORE_ROOT_FILE, the "
+        "root `sealgate initialize` cached, else the bundled public-good root)",
+    )
     add_registry_flags(parser)
 
 
 def register(sub: Any) -> None:
+    from sealgate.ci import CI_SYSTEMS, PARTS
+
     gate = sub.add_parser(
         "gate",
         help="verify every image of an environment before deploy (exit 2 blocks)",
@@ -72,6 +60,8 @@ def register(sub: Any) -> None:
         "manifests with --manifests) against the config's keys and required attestations. "
         "softFail environments print warnings and exit 0; others exit 2 on any failure. "
         "COSIGN_VERIFY_DISABLED=true skips verification with a banner and an audit record.",
+        epilog="example:\n  sealgate gate --config sealgate.yaml --env staging2 "
+        "--junit junit.xml --pin-output pins.yaml",
     )
     _gate_flags(gate)
     gate.add_argument(
@@ -96,13 +86,25 @@ def register(sub: Any) -> None:
         "writes them back with every image pinned by digest. Use: helm upgrade ... "
         "--post-renderer sealgate --post-renderer-args helm-postrender "
         "--post-renderer-args --env=NAME",
+        epilog="example:\n  helm upgrade app ./chart --post-renderer sealgate "
+        "--post-renderer-args helm-postrender --post-renderer-args --env=app-eu2",
     )
     _gate_flags(post)
     post.set_defaults(handler=_postrender)
 
-    ci = sub.add_parser("ci", help="pipeline templates")
+    ci = sub.add_parser(
+        "ci",
+        help="pipeline templates",
+        description="Pipeline templates that sign after the push and gate before deploys.",
+        epilog="example:\n  sealgate ci generate --system github --part sign",
+    )
     ci_sub = ci.add_subparsers(dest="ci_command", required=True)
-    gen = ci_sub.add_parser("generate", help="emit sign-and-attest and verify-before-deploy YAML")
+    gen = ci_sub.add_parser(
+        "generate",
+        help="emit sign-and-attest and verify-before-deploy YAML",
+        description="Print ready-to-commit YAML for Azure DevOps, GitHub Actions or GitLab CI.",
+        epilog="example:\n  sealgate ci generate --system gitlab > .gitlab-ci.sealgate.yml",
+    )
     gen.add_argument("--system", required=True, choices=list(CI_SYSTEMS))
     gen.add_argument("--part", choices=list(PARTS), default="pipeline")
     gen.set_defaults(handler=_ci_generate)
@@ -151,6 +153,24 @@ def _cache_secret() -> bytes:
 def _run(
     args: argparse.Namespace, images_override: Any = None
 ) -> tuple[GateReport, EnvironmentConfig]:
+    from sealgate.cli.terminal import gate_console, progress_display
+    from sealgate.gate import (
+        VerdictCache,
+        collect_images,
+        environment_images,
+        environment_policy_set,
+        evaluate_gate,
+        load_config,
+        read_audit_records,
+        write_audit_records,
+    )
+    from sealgate.workflows.gate_verifier import RegistryImageVerifier
+
+    if not args.config.exists():
+        raise ConfigError(
+            f"{args.config}: no such gate config; name it with --config FILE "
+            "(default ./sealgate.yaml)"
+        )
     config = load_config(args.config)
     env = config.environment(args.env)
     if images_override is not None:
@@ -166,14 +186,16 @@ def _run(
         cache = VerdictCache.from_settings(config.cache, secret=_cache_secret())
     # The gate decides; the audit log is read and appended here, at the edge.
     audit_records = read_audit_records(env.audit_log)
-    console = Console(stderr=True)
+    console = gate_console(stderr=True)
     with (
         open_client(args, extra_insecure=tuple(config.insecure_registries)) as client,
         progress_display(console, total=len(images)) as progress,
     ):
         verifier = RegistryImageVerifier(
             client,
-            lambda: environment_policy_set(env, args.policy),
+            lambda: environment_policy_set(
+                env, args.policy, trusted_root=lambda: _trusted_root(args)
+            ),
             repository=repository_override(),
         )
         outcome = evaluate_gate(
@@ -189,9 +211,19 @@ def _run(
     return write_audit_records(env.audit_log, outcome), env
 
 
+def _trusted_root(args: argparse.Namespace) -> TrustedRoot:
+    from sealgate.cli.trust_flags import default_trusted_root
+    from sealgate.trust import load_trusted_root
+
+    return load_trusted_root(args.trusted_root) if args.trusted_root else default_trusted_root()
+
+
 def _gate(args: argparse.Namespace) -> int:
+    from sealgate.cli.terminal import gate_console, render_table
+    from sealgate.reports import render_json, render_junit, render_markdown, render_pins, render_vso
+
     report, _ = _run(args)
-    console = Console(stderr=args.output == "json")
+    console = gate_console(stderr=args.output == "json")
     if args.output == "json":
         sys.stdout.write(render_json(report))
     render_table(report, console)
@@ -214,6 +246,10 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _postrender(args: argparse.Namespace) -> int:
+    from sealgate.cli.terminal import gate_console, render_table
+    from sealgate.gate import images_from_text, postrender
+    from sealgate.reports import pin_map
+
     manifests = _read_stdin()
     report, env = _run(
         args,
@@ -222,7 +258,7 @@ def _postrender(args: argparse.Namespace) -> int:
         ),
     )
     # stdout belongs to Helm: every human line goes to stderr.
-    render_table(report, Console(stderr=True))
+    render_table(report, gate_console(stderr=True))
     if not report.allowed:
         return report.exit_code
     if report.decision == "bypassed":
@@ -234,5 +270,7 @@ def _postrender(args: argparse.Namespace) -> int:
 
 
 def _ci_generate(args: argparse.Namespace) -> int:
+    from sealgate.ci import generate
+
     sys.stdout.write(generate(args.system, part=args.part))
     return 0

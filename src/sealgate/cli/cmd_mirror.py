@@ -32,6 +32,9 @@ def register(sub: Any) -> None:
         "satisfy the policies first. Blobs and manifests are written by digest and read back; "
         "only then is the digest signed, and the tag written last. Idempotent: an image "
         "already mirrored and signed by this key is skipped.",
+        epilog="examples:\n  sealgate mirror docker.io/library/nginx:1.27 "
+        "registry.example.com/mirror/nginx --key env://MIRROR_KEY --policy upstream/\n"
+        "  sealgate mirror --config mirror.yaml --key env://MIRROR_KEY --concurrency 8 -o json",
     )
     parser.add_argument("source", nargs="?", metavar="SRC", help="upstream image (tag or digest)")
     parser.add_argument("destination", nargs="?", metavar="DST", help="repository or repo:tag")

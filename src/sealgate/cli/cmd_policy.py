@@ -20,7 +20,12 @@ __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
-    policy = sub.add_parser("policy", help="policy documents: test them without a cluster")
+    policy = sub.add_parser(
+        "policy",
+        help="policy documents: test them without a cluster",
+        description="Test ClusterImagePolicy, Kyverno and sealgate policies against images.",
+        epilog="example:\n  sealgate policy test --policy policies/ registry.example.com/app:1.2",
+    )
     commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND")
     test = commands.add_parser(
         "test",
@@ -28,6 +33,7 @@ def register(sub: Any) -> None:
         description="Per image: which policies match, which authority passed or why each "
         "failed, and the decision. Matching, static authorities and the no-match rule need no "
         "registry; only requirements that need signatures read it.",
+        epilog="example:\n  sealgate policy test --policy policies/ registry.example.com/app:1.2",
     )
     test.add_argument(
         "--policy",
@@ -53,6 +59,12 @@ def register(sub: Any) -> None:
         metavar="PEM",
         help="trusted Rekor key for authorities that require the transparency log",
     )
+    test.add_argument(
+        "--trusted-root",
+        type=Path,
+        help="Sigstore TrustedRoot JSON for keyless authorities (default: SIGSTORE_ROOT_FILE, "
+        "the root `sealgate initialize` cached, else the bundled public-good root)",
+    )
     test.add_argument("-o", "--output", choices=["text", "json"], default="text")
     add_registry_flags(test)
     test.add_argument("images", nargs="*", metavar="IMAGE")
@@ -63,6 +75,13 @@ def register(sub: Any) -> None:
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
     return ExitCode.USAGE
+
+
+def _trusted_root(args: argparse.Namespace) -> Any:
+    from sealgate.cli.trust_flags import default_trusted_root
+    from sealgate.trust import load_trusted_root
+
+    return load_trusted_root(args.trusted_root) if args.trusted_root else default_trusted_root()
 
 
 def _rekor_keys(args: argparse.Namespace) -> tuple[Any, ...]:
@@ -101,7 +120,9 @@ def _test(args: argparse.Namespace) -> int:
 
     sources = read_policy_sources(args.policy)
     policies = load_policy_set(
-        sources, no_match=args.no_match, options=LoadOptions(_rekor_keys(args))
+        sources,
+        no_match=args.no_match,
+        options=LoadOptions(_rekor_keys(args), trusted_root=_trusted_root(args)),
     )
     resource, manifest_images = _resource(args.resource)
     images = list(args.images) or manifest_images

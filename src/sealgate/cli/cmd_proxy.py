@@ -27,6 +27,8 @@ def register(sub: Any) -> None:
         "reason. Signatures, attestations, blobs, tag lists and pushes pass through; client "
         "credentials are forwarded. The proxy reads signatures with its own credentials "
         "(--registry-username, docker config, REGISTRY_AUTH_FILE).",
+        epilog="example:\n  sealgate proxy --upstream https://registry.internal --policy policies/ "
+        "--protect 'prod/**' --listen 0.0.0.0:5443 --tls-cert tls.crt --tls-key tls.key",
     )
     parser.add_argument("--upstream", required=True, metavar="URL", help="http(s)://host[:port]")
     parser.add_argument(
@@ -82,9 +84,10 @@ def proxy_options(args: argparse.Namespace) -> tuple[Any, Any]:
     """The server options and registry client settings the flags ask for.
 
     Raises:
-        UsageError: a bad listen address, TTL, or a plain-HTTP upstream without
-            ``--allow-insecure-registry``.
+        UsageError: a bad listen address, TTL, or a plain-HTTP upstream off loopback
+            without ``--allow-http-registry``.
     """
+    from sealgate.oci.http_transport import is_loopback
     from sealgate.proxy import ProxyOptions, VerdictSettings
 
     host, port = _listen(args.listen)
@@ -94,10 +97,10 @@ def proxy_options(args: argparse.Namespace) -> tuple[Any, Any]:
     upstream_host = upstream.split("://", 1)[-1]
     insecure: tuple[str, ...] = ()
     if upstream.startswith("http://"):
-        if not args.allow_insecure_registry:
+        if not (args.allow_http_registry or is_loopback(upstream_host)):
             raise UsageError(
-                f"--upstream {upstream} is plain HTTP: add --allow-insecure-registry "
-                "(loopback and tests only)"
+                f"--upstream {upstream} is plain HTTP: add --allow-http-registry "
+                "(credentials would cross the network in clear; testing only)"
             )
         insecure = (upstream_host,)
     options = ProxyOptions(

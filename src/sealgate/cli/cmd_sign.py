@@ -7,7 +7,7 @@ import os
 import sys
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sealgate.cli.common import (
     add_registry_flags,
@@ -19,12 +19,14 @@ from sealgate.cli.common import (
     repository_override,
     truthy,
 )
+from sealgate.cli.cosign_compat import add_refused
 from sealgate.cli.signing import SigningSetup, add_signing_flags, bool_flag, signing_setup
 from sealgate.errors import ExitCode, UsageError
-from sealgate.formats.scan_reports import ScanReport
-from sealgate.oci import Reference
-from sealgate.workflows.sign import SignOptions, SignOutcome, bind_scan_report, sign_image
-from sealgate.workflows.targets import read_digest_file, resolve_image
+
+if TYPE_CHECKING:
+    from sealgate.formats.scan_reports import ScanReport
+    from sealgate.oci import Reference
+    from sealgate.workflows.sign import SignOutcome
 
 __all__ = ["add_key_flags", "bool_flag", "register"]
 
@@ -38,7 +40,7 @@ def add_key_flags(parser: argparse.ArgumentParser) -> None:
         help="take the digest from build metadata (sha256:... text or buildx metadata JSON)",
     )
     parser.add_argument(
-        "--upload", type=bool_flag, default=True, metavar="BOOL", help="push to the registry"
+        "--upload", type=bool_flag, default=True, help="push to the registry (default true)"
     )
 
 
@@ -51,6 +53,9 @@ def register(sub: Any) -> None:
         "with --identity-token, SIGSTORE_ID_TOKEN or SEALGATE_KEYLESS=true and a CI OIDC "
         "token; with none of them sign warns and exits 0, so builds without signing secrets "
         "stay green.",
+        epilog="example:\n  sealgate sign --key cosign.key -a git_sha=$GIT_SHA "
+        "registry.example.com/app@sha256:...\n"
+        "  COSIGN_PRIVATE_KEY=... COSIGN_PASSWORD=... sealgate sign registry.example.com/app:1.2",
     )
     add_key_flags(parser)
     parser.add_argument(
@@ -72,6 +77,14 @@ def register(sub: Any) -> None:
     )
     add_scan_flags(parser)
     add_registry_flags(parser)
+    add_refused(
+        parser,
+        "--attachment",
+        "--payload",
+        "--record-creation-timestamp",
+        "--certificate",
+        "--certificate-chain",
+    )
     parser.add_argument("images", nargs="+", metavar="IMAGE")
     parser.set_defaults(handler=_sign)
 
@@ -84,6 +97,8 @@ def print_outcome(outcome: SignOutcome, *, upload: bool) -> None:
 
 
 def _sign(args: argparse.Namespace) -> int:
+    from sealgate.workflows.targets import read_digest_file
+
     annotations = parse_annotations(args.annotations)
     refs = [parse_reference(text) for text in args.images]
     digest = read_digest_file(args.digest_file) if args.digest_file else None
@@ -109,6 +124,9 @@ def _sign_with(
     report: ScanReport | None,
     annotations: dict[str, str],
 ) -> int:
+    from sealgate.workflows.sign import SignOptions, bind_scan_report, sign_image
+    from sealgate.workflows.targets import resolve_image
+
     options = SignOptions(
         annotations=annotations,
         recursive=args.recursive,

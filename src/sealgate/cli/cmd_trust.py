@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sealgate.cli.cosign_compat import add_refused
 from sealgate.cli.trust_flags import DEFAULT_TUF_CACHE, DEFAULT_TUF_MIRROR
 from sealgate.errors import ExitCode
 
@@ -26,7 +27,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--cache-dir", type=Path, default=DEFAULT_TUF_CACHE, help="where TUF metadata is kept"
     )
-    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+    add_refused(parser, "--root-checksum")
     parser.set_defaults(handler=_initialize)
 
 
@@ -34,7 +35,10 @@ def _initialize(args: argparse.Namespace) -> int:
     from sealgate.trust.tuf import initialize
 
     root = initialize(
-        args.mirror, args.cache_dir.expanduser(), root=args.root, timeout_seconds=args.timeout
+        args.mirror,
+        args.cache_dir.expanduser(),
+        root=args.root,
+        timeout_seconds=min(args.timeout or 30.0, 30.0),
     )
     print(
         f"trusted root from {args.mirror}: {len(root.certificate_authorities)} CA(s), "

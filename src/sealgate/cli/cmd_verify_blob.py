@@ -7,16 +7,18 @@ import base64
 import binascii
 import sys
 from pathlib import Path
-from typing import Any
-
-from cryptography import x509
+from typing import TYPE_CHECKING, Any
 
 from sealgate.cli.common import read_input
+from sealgate.cli.cosign_compat import add_refused
+from sealgate.cli.parsing import bool_flag
 from sealgate.cli.trust_flags import add_trust_flags, trust_policy_from_args
-from sealgate.errors import ExitCode, InputError
-from sealgate.formats.predicates import resolve_predicate_type
-from sealgate.gate import utc_now
-from sealgate.workflows.verify_blob import Blob, verify_blob
+from sealgate.errors import ExitCode, InputError, UsageError
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from sealgate.workflows.verify_blob import Blob
 
 __all__ = ["register"]
 
@@ -50,15 +52,19 @@ def register(sub: Any) -> None:
             parser.add_argument("--type", default=None, help="predicate type name or URI")
             parser.add_argument(
                 "--check-claims",
-                default="true",
-                choices=["true", "false"],
-                help="check the blob is a statement subject (default true)",
+                type=bool_flag,
+                default=True,
+                help="check the blob is a statement subject (always; =false is refused)",
             )
+            add_refused(parser, "--digest", "--digestAlg")
+        add_refused(parser, "--rfc3161-timestamp")
         parser.add_argument("blob", metavar="BLOB")
         parser.set_defaults(handler=_handler(dsse))
 
 
 def _blob(text: str) -> Blob:
+    from sealgate.workflows.verify_blob import Blob
+
     if text.startswith(_DIGEST_PREFIXES):
         return Blob.from_digest(text)
     return Blob(data=read_input(Path(text)))
@@ -74,6 +80,8 @@ def _signature(value: str) -> bytes:
 
 
 def _certificate(path: Path | None) -> x509.Certificate | None:
+    from cryptography import x509
+
     if path is None:
         return None
     try:
@@ -84,6 +92,15 @@ def _certificate(path: Path | None) -> x509.Certificate | None:
 
 def _handler(dsse: bool) -> Any:
     def run(args: argparse.Namespace) -> int:
+        if not getattr(args, "check_claims", True):
+            raise UsageError(
+                "--check-claims=false is not supported: an attestation whose subject is not "
+                "the blob proves nothing about it"
+            )
+        from sealgate.formats.predicates import resolve_predicate_type
+        from sealgate.gate import utc_now
+        from sealgate.workflows.verify_blob import verify_blob
+
         policy = trust_policy_from_args(args, {})
         result = verify_blob(
             policy,

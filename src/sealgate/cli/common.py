@@ -11,30 +11,37 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sealgate.config import ClientConfig, MiB
+from sealgate.deadline import Deadline
 from sealgate.errors import InputError, UsageError
 from sealgate.files import parse_go_bool, read_capped
-from sealgate.formats.scan_reports import (
-    SEVERITIES,
-    ScanReport,
-    enforce_severity,
-    parse_scan_report,
-)
-from sealgate.oci import Reference, RegistryClient
+
+if TYPE_CHECKING:
+    from sealgate.formats.scan_reports import ScanReport
+    from sealgate.oci import Reference, RegistryClient
+
+#: Severity names of scan reports, lowest first (``sealgate.formats.scan_reports.SEVERITIES``;
+#: repeated here so that building ``--help`` imports no parser; a test keeps them equal).
+SEVERITIES = ("UNKNOWN", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 #: Cap on a predicate, scan report or other user file read whole.
 _MAX_INPUT = 256 * MiB
+#: Timeout of one request; the whole command's ``--timeout`` bounds them all.
+_REQUEST_TIMEOUT_S = 30.0
 
 __all__ = [
     "add_registry_flags",
     "add_scan_flags",
     "check_scan_report",
     "client_config_from_args",
+    "command_deadline",
     "open_client",
     "parse_annotations",
     "parse_reference",
     "read_input",
+    "refuse_unsupported_registry_flags",
     "repository_override",
     "truthy",
 ]
@@ -49,11 +56,19 @@ def truthy(value: str | None) -> bool:
 
 
 def add_registry_flags(parser: argparse.ArgumentParser) -> None:
+    """cosign's registry flags (``options/registry.go``), meaning what they mean there."""
     group = parser.add_argument_group("registry")
     group.add_argument(
         "--allow-insecure-registry",
         action="store_true",
-        help="talk plain HTTP to registries (loopback demos only)",
+        help="skip TLS certificate verification of registries (expired or self-signed "
+        "certificates); testing only",
+    )
+    group.add_argument(
+        "--allow-http-registry",
+        action="store_true",
+        help="try plain HTTP when a registry has no HTTPS (loopback registries always do); "
+        "testing only",
     )
     group.add_argument(
         "--insecure-registry",
@@ -65,6 +80,15 @@ def add_registry_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--registry-cacert", type=Path, metavar="PEM", help="extra CA bundle for registry TLS"
     )
+    group.add_argument(
+        "--registry-client-cert", type=Path, metavar="PEM", help="client certificate (mTLS)"
+    )
+    group.add_argument(
+        "--registry-client-key", type=Path, metavar="PEM", help="client certificate's key (mTLS)"
+    )
+    group.add_argument(
+        "--registry-server-name", metavar="NAME", help="name to check the certificate against"
+    )
     group.add_argument("--registry-username", metavar="USER")
     group.add_argument(
         "--registry-password",
@@ -72,7 +96,26 @@ def add_registry_flags(parser: argparse.ArgumentParser) -> None:
         help="prefer SEALGATE_REGISTRY_PASSWORD: flags show up in process lists",
     )
     group.add_argument(
-        "--timeout", type=float, default=30.0, metavar="SECONDS", help="per-request timeout"
+        "--registry-token",
+        metavar="TOKEN",
+        help="bearer token sent to the registry as is (prefer SEALGATE_REGISTRY_TOKEN)",
+    )
+    group.add_argument(
+        "--attachment-tag-prefix",
+        default="",
+        metavar="PREFIX",
+        help="attachment tags are PREFIXsha256-<digest>.sig (.att, .sbom)",
+    )
+    group.add_argument(
+        "--k8s-keychain",
+        action="store_true",
+        help="refused: no Kubernetes API client here; use a docker config or a credential helper",
+    )
+    group.add_argument(
+        "--registry-referrers-mode",
+        choices=["legacy", "oci-1-1"],
+        help="legacy only: sealgate reads both layouts and writes referrers with "
+        "--new-bundle-format",
     )
 
 
@@ -97,19 +140,26 @@ def client_config_from_args(
     extra_insecure: tuple[str, ...] = (),
 ) -> ClientConfig:
     env = os.environ if env is None else env
+    refuse_unsupported_registry_flags(args)
     password = args.registry_password or env.get("SEALGATE_REGISTRY_PASSWORD")
     username = args.registry_username or env.get("SEALGATE_REGISTRY_USERNAME")
+    token = args.registry_token or env.get("SEALGATE_REGISTRY_TOKEN")
     if bool(username) != bool(password):
         raise UsageError("--registry-username and --registry-password go together")
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
+    if bool(args.registry_client_cert) != bool(args.registry_client_key):
+        raise UsageError("--registry-client-cert and --registry-client-key go together")
     auth_file = env.get("REGISTRY_AUTH_FILE")
     docker_config = env.get("DOCKER_CONFIG")
     return ClientConfig(
         insecure_registries=frozenset([*args.insecure_registry, *extra_insecure]),
         allow_insecure=bool(args.allow_insecure_registry),
+        allow_http=bool(args.allow_http_registry),
         ca_bundle=args.registry_cacert,
-        timeout_s=args.timeout,
+        client_cert=args.registry_client_cert,
+        client_key=args.registry_client_key,
+        server_name=args.registry_server_name or None,
+        registry_token=token or None,
+        timeout_s=_REQUEST_TIMEOUT_S,
         max_attachment_bytes=_max_attachment_bytes(env),
         auth_file=Path(auth_file) if auth_file else None,
         docker_config=Path(docker_config) / "config.json" if docker_config else None,
@@ -118,18 +168,55 @@ def client_config_from_args(
     )
 
 
+def refuse_unsupported_registry_flags(args: argparse.Namespace) -> None:
+    """cosign registry flags sealgate accepts only to refuse with a reason.
+
+    Raises:
+        UsageError: ``--k8s-keychain`` or ``--registry-referrers-mode=oci-1-1``.
+    """
+    if getattr(args, "k8s_keychain", False):
+        raise UsageError(
+            "--k8s-keychain is not supported: sealgate has no Kubernetes API client; "
+            "give credentials through a docker config, a credential helper or "
+            "--registry-username"
+        )
+    if getattr(args, "registry_referrers_mode", None) == "oci-1-1":
+        raise UsageError(
+            "--registry-referrers-mode=oci-1-1 is not supported: sealgate writes OCI 1.1 "
+            "referrers as Sigstore bundles (--new-bundle-format) and reads both layouts"
+        )
+
+
+def command_deadline(args: argparse.Namespace) -> Deadline:
+    """The budget of the whole command (``-t/--timeout``), set by the entry point."""
+    deadline = getattr(args, "deadline", None)
+    return deadline if isinstance(deadline, Deadline) else Deadline.none()
+
+
 @contextmanager
 def open_client(
     args: argparse.Namespace, *, extra_insecure: tuple[str, ...] = ()
 ) -> Iterator[RegistryClient]:
-    client = RegistryClient(client_config_from_args(args, extra_insecure=extra_insecure))
+    """A registry client bounded by the command's ``--timeout``; closed on exit.
+
+    Also applies ``--attachment-tag-prefix`` for the duration.
+    """
+    from sealgate.oci import RegistryClient
+    from sealgate.workflows.targets import ATTACHMENT_TAG_PREFIX
+
+    config = client_config_from_args(args, extra_insecure=extra_insecure)
+    client = RegistryClient(config, deadline=command_deadline(args))
+    prefix = ATTACHMENT_TAG_PREFIX.set(getattr(args, "attachment_tag_prefix", "") or "")
     try:
         yield client
     finally:
+        ATTACHMENT_TAG_PREFIX.reset(prefix)
         client.close()
 
 
 def parse_reference(text: str) -> Reference:
+    from sealgate.oci import Reference
+
     return Reference.parse(text.strip())
 
 
@@ -153,7 +240,7 @@ def repository_override(env: Mapping[str, str] | None = None) -> Reference | Non
     value = env.get("COSIGN_REPOSITORY", "").strip()
     if not value:
         return None
-    ref = Reference.parse(value)
+    ref = parse_reference(value)
     if ref.digest:
         raise UsageError("COSIGN_REPOSITORY must name a repository, not a digest")
     return ref
@@ -221,6 +308,8 @@ def check_scan_report(args: argparse.Namespace) -> ScanReport | None:
             flag = "--fail-on" if args.fail_on else "--scan-report-unbound"
             raise UsageError(f"{flag} needs --scan-report")
         return None
+    from sealgate.formats.scan_reports import enforce_severity, parse_scan_report
+
     report = parse_scan_report(read_input(args.scan_report))
     if args.fail_on:
         enforce_severity(report.findings, args.fail_on)

@@ -26,53 +26,49 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sealgate.cli.common import truthy
+from sealgate.cli.common import command_deadline, truthy
+from sealgate.cli.cosign_compat import add_refused
+from sealgate.cli.parsing import bool_flag
 from sealgate.deadline import Deadline
 from sealgate.errors import InputError, ServiceRefused, UsageError
-from sealgate.files import parse_go_bool, read_capped
-from sealgate.keys import load_signer, password_from_env_or_prompt
-from sealgate.sigstore_services import (
-    FulcioClient,
-    IdentityToken,
-    RekorClient,
-    Selection,
-    ServiceEndpoint,
-    ServiceTransport,
-    SigningConfig,
-    TimestampClient,
-    azure_devops_token,
-    buildkite_token,
-    github_actions_token,
-    parse_signing_config,
-    public_url,
-    select_services,
-)
-from sealgate.trust import load_trusted_root
-from sealgate.workflows.signing import Credential, SigningServices, keyless_credential
+from sealgate.files import read_capped
 
-__all__ = ["SigningSetup", "add_signing_flags", "bool_flag", "signing_setup"]
+if TYPE_CHECKING:
+    from sealgate.keys import Signer
+    from sealgate.sigstore_services import (
+        IdentityToken,
+        Selection,
+        ServiceEndpoint,
+        ServiceTransport,
+        SigningConfig,
+    )
+    from sealgate.workflows.signing import Credential, SigningServices
+
+__all__ = [
+    "SigningSetup",
+    "add_signing_flags",
+    "bool_flag",
+    "load_signing_key",
+    "signing_setup",
+]
 
 PUBLIC_FULCIO = "https://fulcio.sigstore.dev"
 PUBLIC_REKOR = "https://rekor.sigstore.dev"
 _KEY_VAR = "COSIGN_PRIVATE_KEY"
 _MAX_TOKEN_FILE = 64 * 1024
 _MAX_CONFIG = 1024 * 1024
-
-
-def bool_flag(value: str) -> bool:
-    """``--flag=false`` style booleans: cosign's flags (pflag) parse them with ParseBool."""
-    parsed = parse_go_bool(value)
-    if parsed is None:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a boolean (true or false)")
-    return parsed
+#: Timeout of one request to Fulcio, Rekor, a TSA or a token endpoint.
+_SERVICE_TIMEOUT_S = 30.0
 
 
 def add_signing_flags(parser: argparse.ArgumentParser) -> None:
     """The key, keyless and evidence flags, named as cosign names them."""
     parser.add_argument(
         "--key",
-        help="private key: a path or env://VAR; default: the PEM in $COSIGN_PRIVATE_KEY, "
+        help="private key: a path, env://VAR or pkcs11:token=...;object=... (RFC 7512); "
+        "default: the PEM in $COSIGN_PRIVATE_KEY, "
         "else keyless when an identity token is at hand",
     )
     parser.add_argument("-y", "--yes", action="store_true", help="skip confirmation prompts")
@@ -110,6 +106,23 @@ def add_signing_flags(parser: argparse.ArgumentParser) -> None:
         metavar="BOOL",
         help="store a Sigstore bundle (v0.3) instead of cosign's legacy layout (default false)",
     )
+    add_refused(
+        parser,
+        "--sk",
+        "--slot",
+        "--fulcio-auth-flow",
+        "--oidc-client-secret-file",
+        "--oidc-redirect-url",
+        "--oidc-provider",
+        "--oidc-disable-ambient-providers",
+        "--insecure-skip-verify",
+        "--issue-certificate",
+        "--timestamp-client-cacert",
+        "--timestamp-client-cert",
+        "--timestamp-client-key",
+        "--timestamp-server-name",
+        "--use-signing-config",
+    )
 
 
 @dataclass
@@ -126,8 +139,20 @@ class SigningSetup:
 
 
 def _keyless_wanted(args: argparse.Namespace, env: Mapping[str, str]) -> bool | None:
-    """True keyless, False key, None nothing to sign with."""
-    if args.key:
+    """True keyless, False key, None nothing to sign with (the soft skip).
+
+    Only an empty ``COSIGN_PRIVATE_KEY`` (no ``--key``, or ``--key env://COSIGN_PRIVATE_KEY``)
+    soft-skips: ``--key ""`` is a mistake in the command line, not a missing secret.
+
+    Raises:
+        UsageError: ``--key`` was given empty.
+    """
+    if args.key is not None:
+        if not args.key.strip():
+            raise UsageError(
+                '--key "" names no key: give a path or env://VAR (an empty COSIGN_PRIVATE_KEY '
+                "with no --key is the documented way to skip signing)"
+            )
         if args.key == f"env://{_KEY_VAR}" and not env.get(_KEY_VAR, "").strip():
             return None  # the template's explicit spelling of the default: same soft skip
         return False
@@ -139,6 +164,36 @@ def _keyless_wanted(args: argparse.Namespace, env: Mapping[str, str]) -> bool | 
     if truthy(env.get("SEALGATE_KEYLESS")) or env.get("SIGSTORE_ID_TOKEN", "").strip() or hinted:
         return True
     return None
+
+
+def load_signing_key(ref: str, env: Mapping[str, str] | None = None) -> Signer:
+    """The private key at ``ref``, its password from COSIGN_PASSWORD, a prompt or stdin.
+
+    Raises:
+        KeyMaterialError: unreadable key, wrong password, or no password to be had (no
+            COSIGN_PASSWORD, no terminal, nothing on standard input): said as such, never
+            as a wrong password.
+    """
+    from sealgate.errors import KeyMaterialError
+    from sealgate.keys import load_signer, password_from_env_or_prompt
+
+    env = os.environ if env is None else env
+    given: list[bytes] = []
+
+    def password() -> bytes:
+        given.append(password_from_env_or_prompt(confirm=False))
+        return given[-1]
+
+    try:
+        return load_signer(ref, password)
+    except KeyMaterialError as err:
+        if given == [b""] and "COSIGN_PASSWORD" not in env and not sys.stdin.isatty():
+            raise KeyMaterialError(
+                "the private key is encrypted and no password was given: COSIGN_PASSWORD is "
+                "not set and there is no terminal to ask on (standard input was empty); set "
+                "COSIGN_PASSWORD (empty for a key made with an empty password)"
+            ) from err
+        raise
 
 
 def _read_token_arg(value: str) -> str:
@@ -157,6 +212,13 @@ def _read_token_arg(value: str) -> str:
 def _token(
     args: argparse.Namespace, env: Mapping[str, str], http: ServiceTransport, deadline: Deadline
 ) -> IdentityToken:
+    from sealgate.sigstore_services import (
+        IdentityToken,
+        azure_devops_token,
+        buildkite_token,
+        github_actions_token,
+    )
+
     audience = args.oidc_client_id
     if args.identity_token:
         token = IdentityToken.parse(_read_token_arg(args.identity_token))
@@ -192,6 +254,8 @@ def _token(
 
 
 def _config(args: argparse.Namespace) -> SigningConfig:
+    from sealgate.sigstore_services import SigningConfig, parse_signing_config
+
     if args.signing_config is None:
         return SigningConfig()
     raw = read_capped(args.signing_config, _MAX_CONFIG, error=UsageError, name="signing config")
@@ -205,6 +269,8 @@ def _urls(
     default: str | None,
     kind: str,
 ) -> list[str]:
+    from sealgate.sigstore_services import select_services
+
     if flag:
         return [flag]
     chosen = select_services(listed, selection, supported=(1,), now=datetime.now(UTC), kind=kind)
@@ -214,6 +280,8 @@ def _urls(
 
 
 def _confirm(args: argparse.Namespace, token: IdentityToken, rekor: list[str]) -> None:
+    from sealgate.sigstore_services import public_url
+
     if not rekor:
         return
     where = ", ".join(public_url(url) for url in rekor)
@@ -251,6 +319,16 @@ def signing_setup(
         ServiceRefused: Fulcio refused the token.
         CheckFailed: a service could not be reached in time (subclasses).
     """
+    from sealgate.sigstore_services import (
+        FulcioClient,
+        RekorClient,
+        Selection,
+        ServiceTransport,
+        TimestampClient,
+    )
+    from sealgate.trust import load_trusted_root
+    from sealgate.workflows.signing import Credential, SigningServices, keyless_credential
+
     env = os.environ if env is None else env
     keyless = _keyless_wanted(args, env)
     if keyless is None:
@@ -277,8 +355,8 @@ def signing_setup(
     trusted_root = load_trusted_root(args.trusted_root) if args.trusted_root else None
     stack = ExitStack()
     try:
-        http = stack.enter_context(ServiceTransport(timeout_s=getattr(args, "timeout", 30.0)))
-        deadline = Deadline.none()  # every request is bounded by --timeout
+        http = stack.enter_context(ServiceTransport(timeout_s=_SERVICE_TIMEOUT_S))
+        deadline = command_deadline(args)  # the whole command's --timeout
         if keyless:
             fulcio_urls = _urls(
                 args.fulcio_url, config.fulcio, Selection(), PUBLIC_FULCIO, "Fulcio"
@@ -296,8 +374,10 @@ def signing_setup(
                 raise _fulcio_refused(exc, token) from None
             print(f"Signing as {token.describe()}", file=sys.stderr)
         else:
-            ref = args.key or f"env://{_KEY_VAR}"
-            signer = load_signer(ref, lambda: password_from_env_or_prompt(confirm=False))
+            signer = load_signing_key(args.key or f"env://{_KEY_VAR}", env)
+            close = getattr(signer, "close", None)
+            if callable(close):  # a token key holds a logged-in session
+                stack.callback(close)
             credential = Credential(signer)
         services = SigningServices(
             rekor=tuple(RekorClient(http, url) for url in rekor_urls),

@@ -25,7 +25,7 @@ from rich.text import Text
 
 from sealgate.gate import GateReport, ImageResult, ProgressCallback, bypass_banner
 
-__all__ = ["progress_display", "render_table"]
+__all__ = ["gate_console", "progress_display", "render_table"]
 
 _STYLE = {"verified": "green", "failed": "red", "skipped": "yellow"}
 _DECISION_STYLE = {
@@ -83,6 +83,18 @@ def progress_display(
 MAX_TABLE_ROWS = 50
 
 
+#: Width of the console when it is not a terminal: CI logs do not wrap, so neither do we.
+LOG_WIDTH = 400
+
+
+def gate_console(*, stderr: bool) -> Console:
+    """The console for gate output: the terminal's width, or unwrapped lines in a log."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, width=LOG_WIDTH)
+    return console
+
+
 def render_table(report: GateReport, console: Console) -> None:
     """Print the per-image table, warnings, banner and the decision line."""
     banner = bypass_banner(report.bypass) if report.bypass is not None else None
@@ -90,7 +102,8 @@ def render_table(report: GateReport, console: Console) -> None:
         console.print(Panel(Text(banner), title="sealgate", style="bold white on red"))
     table = Table(title=Text(f"sealgate gate: {report.environment} ({report.tier})"), expand=False)
     for column in ("Image", "Digest", "Verdict", "Reason", "Source"):
-        table.add_column(column, overflow="fold")
+        # In a CI log nothing reflows: a wrapped image reference cannot be searched or copied.
+        table.add_column(column, overflow="fold" if console.is_terminal else "ignore")
     # Past a screenful, verified rows only hide the failures (and cost most of a warm run to
     # lay out): show every non-verified row and count the verified ones.
     shown = report.results

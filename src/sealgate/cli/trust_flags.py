@@ -14,28 +14,30 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sealgate.checks.authorities import Authority, KeyAuthority
-from sealgate.checks.keyless_identity import CertificateAuthority, IdentitySpec, KeylessAuthority
-from sealgate.checks.tlog import TlogPolicy, load_rekor_keys
 from sealgate.cli.common import read_input
+from sealgate.cli.cosign_compat import add_no_op, add_refused
 from sealgate.errors import ConfigError, InputError, UsageError
-from sealgate.keys import load_verifier
-from sealgate.policy import AttestationRule, Policy
-from sealgate.sigstore_checks import IdentityPolicy
-from sealgate.trust import (
-    LogKey,
-    TimestampAuthority,
-    TrustedRoot,
-    bundled_trusted_root,
-    load_trusted_root,
-    parse_ca_set,
-)
+
+if TYPE_CHECKING:
+    from sealgate.checks.authorities import Authority
+    from sealgate.checks.keyless_identity import (
+        IdentitySpec,
+    )
+    from sealgate.policy import AttestationRule, Policy
+    from sealgate.trust import (
+        LogKey,
+        TrustedRoot,
+    )
 
 __all__ = [
     "DEFAULT_TUF_CACHE",
     "DEFAULT_TUF_MIRROR",
     "add_trust_flags",
+    "default_trusted_root",
+    "identity_from_args",
+    "rekor_keys_from_args",
     "trust_policy_from_args",
     "trusted_root_from_args",
 ]
@@ -85,6 +87,7 @@ def add_trust_flags(parser: argparse.ArgumentParser) -> None:
     )
     trust.add_argument(
         "--insecure-ignore-tlog",
+        "--private-infrastructure",
         action="store_true",
         help="accept signatures without a Rekor entry (private setups without a tlog)",
     )
@@ -101,6 +104,26 @@ def add_trust_flags(parser: argparse.ArgumentParser) -> None:
         help="never contact Rekor (sealgate always verifies offline; accepted for cosign)",
     )
     parser.add_argument("--max-workers", type=int, default=8, help="images verified at once")
+    add_no_op(trust, "--experimental-oci11", boolean=True, why="OCI 1.1 referrers are always read")
+    add_no_op(
+        trust,
+        "--new-bundle-format",
+        boolean=True,
+        why="Sigstore bundles and cosign's legacy layout are both read",
+    )
+    add_no_op(
+        trust,
+        "--rekor-url",
+        boolean=False,
+        why="log entries are verified offline against the trusted root's Rekor keys",
+    )
+    add_no_op(
+        trust,
+        "--use-signed-timestamps",
+        boolean=True,
+        why="signed timestamps are used whenever the trusted root has a TSA",
+    )
+    add_refused(parser, "--sct", "--signature-digest-algorithm", "--sk", "--slot")
 
 
 def _env_path(name: str) -> Path | None:
@@ -116,6 +139,8 @@ def _read(path: Path, what: str) -> bytes:
 
 
 def _byo_pki(args: argparse.Namespace) -> TrustedRoot | None:
+    from sealgate.trust import parse_ca_set
+
     if not (args.ca_roots or args.certificate_chain):
         return None
     if args.certificate_chain and not args.ca_roots:
@@ -128,8 +153,18 @@ def _byo_pki(args: argparse.Namespace) -> TrustedRoot | None:
     return parse_ca_set(_read(args.ca_roots, "--ca-roots"), intermediates)
 
 
-def _default_root() -> TrustedRoot:
+def default_trusted_root() -> TrustedRoot:
+    """``SIGSTORE_ROOT_FILE``, else the TUF-cached root, else the bundled public-good root.
+
+    Raises:
+        ConfigError: A trust file is malformed.
+    """
+    from sealgate.trust import bundled_trusted_root, load_trusted_root
     from sealgate.trust.tuf import cached_trusted_root
+
+    path = _env_path("SIGSTORE_ROOT_FILE")
+    if path is not None:
+        return load_trusted_root(path)
 
     try:
         return cached_trusted_root(DEFAULT_TUF_MIRROR, DEFAULT_TUF_CACHE.expanduser())
@@ -145,12 +180,20 @@ def trusted_root_from_args(args: argparse.Namespace) -> TrustedRoot:
         InputError: A trust file cannot be read.
         KeyMaterialError: A log key is not a public key.
     """
+    from sealgate.trust import (
+        LogKey,
+        TimestampAuthority,
+        TrustedRoot,
+        load_trusted_root,
+        parse_ca_set,
+    )
+
     path = args.trusted_root or _env_path("SIGSTORE_ROOT_FILE")
     root = _byo_pki(args)
     if path is not None:
         root = load_trusted_root(path)
     elif root is None:
-        root = _default_root()
+        root = default_trusted_root()
     ct_key = _env_path("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE")
     if ct_key is not None:
         root = root.with_ctlogs([LogKey.from_pem(_read(ct_key, "CT log key"))])
@@ -168,6 +211,8 @@ def trusted_root_from_args(args: argparse.Namespace) -> TrustedRoot:
 
 
 def _rekor_keys(args: argparse.Namespace) -> tuple[LogKey, ...]:
+    from sealgate.checks.tlog import load_rekor_keys
+
     paths = list(args.rekor_public_key or [])
     env_path = _env_path("SIGSTORE_REKOR_PUBLIC_KEY")
     if env_path is not None:
@@ -176,6 +221,9 @@ def _rekor_keys(args: argparse.Namespace) -> tuple[LogKey, ...]:
 
 
 def _identity(args: argparse.Namespace) -> IdentitySpec | None:
+    from sealgate.checks.keyless_identity import IdentitySpec
+    from sealgate.sigstore_checks import IdentityPolicy
+
     flags = (
         args.certificate_identity,
         args.certificate_identity_regexp,
@@ -221,6 +269,14 @@ def trust_policy_from_args(
         KeyMaterialError: A key cannot be read.
         ConfigError: Trust material is malformed.
     """
+    from sealgate.checks.authorities import KeyAuthority
+    from sealgate.checks.keyless_identity import CertificateAuthority, KeylessAuthority
+    from sealgate.checks.tlog import TlogPolicy
+    from sealgate.keys import load_verifier
+    from sealgate.keys.pkcs11_uri import redact_key_ref
+    from sealgate.policy import Policy
+    from sealgate.trust import TrustedRoot
+
     identity = _identity(args)
     if args.key and identity is not None:
         raise UsageError(
@@ -229,7 +285,7 @@ def trust_policy_from_args(
     if args.max_workers < 1:
         raise UsageError("--max-workers must be at least 1")
     authorities: list[Authority] = [
-        KeyAuthority.of(load_verifier(ref), name=ref) for ref in args.key or ()
+        KeyAuthority.of(load_verifier(ref), name=redact_key_ref(ref)) for ref in args.key or ()
     ]
     needs_root = identity is not None or not args.insecure_ignore_tlog
     root = trusted_root_from_args(args) if needs_root else TrustedRoot()
@@ -271,3 +327,22 @@ def trust_policy_from_args(
         annotations=annotations,
         attestations=attestations,
     )
+
+
+def identity_from_args(args: argparse.Namespace) -> IdentitySpec | None:
+    """The keyless identity the ``--certificate-*`` flags name, or None.
+
+    Raises:
+        UsageError: An incomplete identity or a regular expression that does not compile.
+    """
+    return _identity(args)
+
+
+def rekor_keys_from_args(args: argparse.Namespace) -> tuple[LogKey, ...]:
+    """``--rekor-public-key`` and ``SIGSTORE_REKOR_PUBLIC_KEY``.
+
+    Raises:
+        InputError: A key file cannot be read.
+        KeyMaterialError: Not a public key.
+    """
+    return _rekor_keys(args)

@@ -24,6 +24,7 @@ __all__ = [
     "Container",
     "ImageField",
     "containers",
+    "image_volumes",
     "is_k8s_object",
     "json_pointer",
     "pod_specs",
@@ -207,3 +208,29 @@ def workload_images(obj: object) -> Iterator[ImageField]:
     for path, container in containers(obj):
         value = container.get("image")
         yield ImageField((*path, "image"), value if isinstance(value, str) else None, container)
+
+
+def image_volumes(obj: object) -> Iterator[ImageField]:
+    """Yield the image of every image volume (``volumes[].image.reference``) of the pod specs.
+
+    Kubernetes 1.31+ mounts an OCI image as a volume (``ImageVolumeSource``); the kubelet pulls
+    it like a container image, so an admission check must see it too.
+
+    Args:
+        obj: One decoded object.
+
+    Yields:
+        One :class:`ImageField` per image volume (``path`` ends in ``reference``;
+        ``container`` is the ``image`` source mapping); ``image`` None when not a string.
+    """
+    for path, spec in pod_specs(obj):
+        volumes = spec.get("volumes")
+        for i, volume in enumerate(volumes if isinstance(volumes, list) else ()):
+            source = volume.get("image") if isinstance(volume, dict) else None
+            if isinstance(source, dict):
+                value = source.get("reference")
+                yield ImageField(
+                    (*path, "volumes", i, "image", "reference"),
+                    value if isinstance(value, str) else None,
+                    source,
+                )

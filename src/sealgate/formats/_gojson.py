@@ -166,7 +166,13 @@ def loads(raw: bytes | str, what: str) -> Any:
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         return json.loads(text, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+    except json.JSONDecodeError as exc:
+        raise MalformedData(
+            f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise MalformedData(f"{what} is not valid JSON: not UTF-8 at byte {exc.start}") from exc
+    except (ValueError, RecursionError) as exc:
         raise MalformedData(f"{what} is not valid JSON") from exc
 
 

@@ -1,8 +1,9 @@
 """The ``.sig`` / ``.att`` / ``.sbom`` attachment manifest, byte-exact with go-containerregistry.
 
-SPEC §1.2: an OCI (or, with ``COSIGN_DOCKER_MEDIA_TYPES``, Docker) image manifest whose layers are
-the signatures; the config is ggcr's ``ConfigFile`` of an empty image after ``mutate.Append``.
-SPEC §1.6: appending dedupes against existing layers and puts a new signature last.
+docs/formats.md §1.2: an OCI (or, with ``COSIGN_DOCKER_MEDIA_TYPES``, Docker) image manifest
+whose layers are the signatures; the config is ggcr's ``ConfigFile`` of an empty image after
+``mutate.Append``.
+docs/formats.md §1.6: appending dedupes against existing layers and puts a new signature last.
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ def build_attachment_manifest(
 
 
 def _is_duplicate(existing: SignatureLayer, new: SignatureLayer, verifier: Verifier) -> bool:
-    """SPEC §1.6 step 2: cosign ``dedupeAndReplace`` / ``dd.Find`` semantics."""
+    """docs/formats.md §1.6 step 2: cosign ``dedupeAndReplace`` / ``dd.Find`` semantics."""
     if existing.media_type != new.media_type or existing.payload != new.payload:
         return False
     for key, value in new.annotations.items():
@@ -236,7 +237,7 @@ def _predicate_type_of(layer: SignatureLayer) -> str | None:
 def replace_attestation_layers(
     existing_layers: Sequence[SignatureLayer], new_layer: SignatureLayer, predicate_type: str
 ) -> list[SignatureLayer]:
-    """``cosign attest --replace`` (SPEC §1.6 step 5): drop same-type attestations, new first.
+    """``cosign attest --replace`` (docs/formats.md §1.6): drop same-type attestations, new first.
 
     Args:
         existing_layers: Layers of the current ``.att`` manifest.

@@ -1,4 +1,4 @@
-"""DSSE envelopes (secure-systems-lab/dsse v1.0.2; SPEC §2.2).
+"""DSSE envelopes (secure-systems-lab/dsse v1.0.2; docs/formats.md §2.2).
 
 Signatures cover ``PAE(payloadType, payload)``. Envelopes are parsed from the exact stored
 bytes (standard or URL-safe base64, ``keyid`` optional) and built in cosign v2's byte layout

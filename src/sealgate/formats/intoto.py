@@ -1,4 +1,4 @@
-"""in-toto Statements (SPEC §2.3): v0.1 as ``cosign attest`` writes it; v0.1 and v1 read."""
+"""in-toto Statements (docs/formats.md §2.3): v0.1 as ``cosign attest`` writes it; v0.1, v1 read."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""cosign ``--type`` predicate names and predicate file loading (SPEC §2.4, §2.5)."""
+"""cosign ``--type`` predicate names and predicate file loading (docs/formats.md §2.4, §2.5)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,10 @@ def resolve_predicate_type(type_name: str) -> str:
     if type_name in PREDICATE_TYPES:
         return PREDICATE_TYPES[type_name]
     if not _REQUEST_URI.match(type_name):
-        raise InputError(f"invalid predicate type: {type_name}")
+        raise InputError(
+            f"invalid predicate type: {type_name} (use one of {', '.join(PREDICATE_TYPES)}, "
+            "or a URI)"
+        )
     return type_name
 
 
@@ -66,7 +69,7 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     try:
         value = _gojson.loads(raw, "predicate")
     except MalformedData as exc:
-        raise InputError("predicate is not valid JSON") from exc
+        raise InputError(exc.message) from exc
     if not isinstance(value, dict):
         raise InputError("predicate is not a JSON object")
     return value

@@ -114,6 +114,14 @@ def _object(value: object, what: str) -> dict[str, Any]:
     return value
 
 
+def _list(value: object, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(f"{what} must be a list")
+    return value
+
+
 def _strings(value: object, what: str) -> list[str]:
     if value is None:
         return []
@@ -133,10 +141,10 @@ def _digests(values: Iterable[object]) -> set[str]:
 
 def _trivy(report: dict[str, Any]) -> ScanReport:
     findings = []
-    for result in report.get("Results") or []:
+    for result in _list(report.get("Results"), "Trivy report: Results"):
         if not isinstance(result, dict):
             raise InputError("Trivy report: Results entries must be objects")
-        for vuln in result.get("Vulnerabilities") or []:
+        for vuln in _list(result.get("Vulnerabilities"), "Trivy report: Vulnerabilities"):
             if not isinstance(vuln, dict):
                 raise InputError("Trivy report: Vulnerabilities entries must be objects")
             findings.append(
@@ -162,13 +170,11 @@ def _trivy(report: dict[str, Any]) -> ScanReport:
 
 def _grype(report: dict[str, Any]) -> ScanReport:
     findings = []
-    for match in report.get("matches") or []:
+    for match in _list(report.get("matches"), "Grype report: matches"):
         if not isinstance(match, dict):
             raise InputError("Grype report: matches entries must be objects")
-        vuln = match.get("vulnerability") or {}
-        artifact = match.get("artifact") or {}
-        if not isinstance(vuln, dict) or not isinstance(artifact, dict):
-            raise InputError("Grype report: vulnerability and artifact must be objects")
+        vuln = _object(match.get("vulnerability"), "Grype report: vulnerability")
+        artifact = _object(match.get("artifact"), "Grype report: artifact")
         findings.append(
             Finding(
                 id=str(vuln.get("id", "?")),

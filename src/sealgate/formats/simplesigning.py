@@ -1,4 +1,4 @@
-"""The cosign simple-signing payload: the exact bytes an image signature covers (SPEC §1.4).
+"""The cosign simple-signing payload: the bytes an image signature covers (docs/formats.md §1.4).
 
 Built byte-for-byte like sigstore/sigstore ``pkg/signature/payload`` marshals
 ``SimpleContainerImage`` with Go ``encoding/json``. Verifiers must never re-serialize: the

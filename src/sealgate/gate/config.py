@@ -18,8 +18,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import jsonschema  # type: ignore[import-untyped,unused-ignore]
-
 from sealgate.checks.conditions import compile_conditions
 from sealgate.config import MiB
 from sealgate.documents import PathKey, YamlDocument, format_path, read_yaml_file
@@ -30,6 +28,7 @@ __all__ = [
     "CacheSettings",
     "EnvironmentConfig",
     "GateConfig",
+    "IdentitySettings",
     "ImageRules",
     "Tier",
     "TrustSection",
@@ -38,7 +37,15 @@ __all__ = [
 ]
 
 Tier = Literal["dev", "test", "staging", "production"]
-_URI_SCHEMES = ("env://", "k8s://", "awskms://", "gcpkms://", "azurekms://", "hashivault://")
+_URI_SCHEMES = (
+    "env://",
+    "pkcs11:",
+    "k8s://",
+    "awskms://",
+    "gcpkms://",
+    "azurekms://",
+    "hashivault://",
+)
 _MAX_CONFIG_BYTES = MiB
 
 
@@ -52,6 +59,16 @@ class AttestationSpec:
     keys: tuple[str, ...]
     #: JMESPath expressions over the in-toto statement that must all be truthy.
     conditions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    """A keyless signer as the configuration names it (exact values or RE2 expressions)."""
+
+    issuer: str = ""
+    subject: str = ""
+    issuer_regexp: str = ""
+    subject_regexp: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,10 @@ class TrustSection:
     tlog: bool = False
     rekor_keys: tuple[str, ...] = ()
     attestations: tuple[AttestationSpec, ...] = ()
+    #: Keyless signers trusted next to the keys (any-of).
+    identities: tuple[IdentitySettings, ...] = ()
+    #: ``trustedRoot``: the Sigstore trusted root for identities, absolute; None = default.
+    trusted_root: Path | None = None
     #: Required signature annotations, sorted by key.
     annotations: tuple[tuple[str, str], ...] = ()
 
@@ -115,6 +136,8 @@ class EnvironmentConfig:
     audit_log: Path | None = None
     #: Where the environment is defined, for messages.
     origin: str = ""
+    #: ``retiredKeys``: keys no longer trusted (never used to verify; audits name them).
+    retired_keys: tuple[str, ...] = ()
 
     def version_files(self) -> tuple[Path, ...]:
         """Expand ``versions`` into existing files, in order, without duplicates.
@@ -177,16 +200,24 @@ def config_schema() -> dict[str, Any]:
     return cast(dict[str, Any], json.loads(text))
 
 
+@functools.cache
+def _validator() -> Any:
+    # jsonschema-rs, not jsonschema: importing jsonschema imports its format checkers, and
+    # with rfc3987-syntax installed that compiles a grammar (about a second) on every run.
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft202012Validator(config_schema())
+
+
 def _schema_errors(doc: YamlDocument) -> list[str]:
-    validator = jsonschema.Draft202012Validator(config_schema())
     messages: list[tuple[int, str]] = []
-    for error in validator.iter_errors(doc.data):
+    for error in _validator().iter_errors(doc.data):
         path: tuple[PathKey, ...] = tuple(
-            p if isinstance(p, int) else str(p) for p in error.absolute_path
+            p if isinstance(p, int) else str(p) for p in error.instance_path
         )
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = set(error.schema.get("properties", {}))
-            for key in sorted(str(k) for k in error.instance if str(k) not in allowed):
+        unexpected = getattr(error.kind, "unexpected", None)
+        if isinstance(unexpected, list) and isinstance(error.instance, dict):
+            for key in sorted(str(k) for k in unexpected):
                 line = doc.line_of((*path, key))
                 messages.append(
                     (line, f"{doc.source}:{line}: unknown key {format_path((*path, key))!r}")
@@ -247,12 +278,26 @@ def _environment(
     keys = tuple(
         _key_ref(k, base, doc.where(keys_at)) for k in raw.get("keys", top.get("keys", ()))
     )
+    retired_at = (*at, "retiredKeys") if "retiredKeys" in raw else ("retiredKeys",)
+    retired = tuple(
+        _key_ref(k, base, doc.where(retired_at))
+        for k in raw.get("retiredKeys", top.get("retiredKeys", ()))
+    )
     policies_raw = raw.get("policies", top.get("policies", ()))
     policies = tuple(base / Path(str(item)).expanduser() for item in policies_raw)
-    if not keys and not policies:
+    identities = tuple(
+        IdentitySettings(
+            issuer=str(item.get("issuer", "")),
+            subject=str(item.get("subject", "")),
+            issuer_regexp=str(item.get("issuerRegExp", "")),
+            subject_regexp=str(item.get("subjectRegExp", "")),
+        )
+        for item in raw.get("identities", top.get("identities", ()))
+    )
+    if not keys and not identities and not policies:
         raise ConfigError(
-            f"{origin}: environment {name!r} has no keys and no policies "
-            "(set keys or policies globally or here)"
+            f"{origin}: environment {name!r} has no keys, identities or policies "
+            "(set one of them globally or here)"
         )
     att_at = (*at, "attestations") if "attestations" in raw else ("attestations",)
     attestations = _attestations(
@@ -261,7 +306,10 @@ def _environment(
     annotations = raw.get("annotations", top.get("annotations", {}))
     trust = TrustSection(
         keys=keys,
-        tlog=bool(top.get("tlog", False)),
+        # Keyless signatures need the log (it dates them); keys alone default to no log.
+        tlog=bool(top.get("tlog", bool(identities))),
+        identities=identities,
+        trusted_root=base / Path(top["trustedRoot"]).expanduser() if "trustedRoot" in top else None,
         rekor_keys=tuple(
             _key_ref(k, base, doc.where(("rekorKeys",))) for k in top.get("rekorKeys", ())
         ),
@@ -281,6 +329,7 @@ def _environment(
         image_rules=config.image_rules,
         audit_log=config.audit_log,
         origin=origin,
+        retired_keys=retired,
     )
 
 

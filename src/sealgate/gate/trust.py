@@ -13,11 +13,13 @@ Reading keys is I/O: it happens here, once per run, and only when verification a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sealgate.checks.authorities import KeyAuthority
 from sealgate.checks.conditions import compile_conditions
+from sealgate.checks.keyless_identity import IdentitySpec, KeylessAuthority
 from sealgate.checks.tlog import TlogPolicy, load_rekor_keys
 from sealgate.documents.sources import read_policy_sources
 from sealgate.errors import ConfigError, InputError, UsageError
@@ -28,16 +30,23 @@ from sealgate.keys import load_verifier, read_key_ref
 from sealgate.policy import AttestationRule, ImageDecision, ImagePolicy, Policy, PolicySet
 from sealgate.policy.globs import SigstoreGlob
 from sealgate.policy.matching import Requirement, RequirementGroup
+from sealgate.trust import TrustedRoot, load_trusted_root
 
 __all__ = ["environment_policy_set", "trust_policy", "trust_policy_set", "verdict_for"]
 
 
-def trust_policy(trust: TrustSection, name: str) -> Policy:
-    """The trust section as a policy: keys any-of, tlog, annotations, attestations.
+def trust_policy(
+    trust: TrustSection,
+    name: str,
+    trusted_root: Callable[[], TrustedRoot] | None = None,
+) -> Policy:
+    """The trust section as a policy: keys and identities any-of, tlog, annotations, attestations.
 
     Args:
         trust: The section.
         name: How reports name the policy.
+        trusted_root: The default trust material for identities and the log (used when the
+            section names no ``trustedRoot``).
 
     Returns:
         The policy.
@@ -46,8 +55,29 @@ def trust_policy(trust: TrustSection, name: str) -> Policy:
         KeyMaterialError: A key or Rekor key cannot be read.
         ConfigError: No keys, or a condition or predicate type is invalid.
     """
-    if not trust.keys:
-        raise ConfigError(f"{name}: no keys to verify with (set keys, or policies)")
+    if not trust.keys and not trust.identities:
+        raise ConfigError(f"{name}: no keys or identities to verify with (or set policies)")
+    root: TrustedRoot | None = None
+    if trust.identities or trust.tlog:
+        if trust.trusted_root is not None:
+            root = load_trusted_root(trust.trusted_root)
+        elif trusted_root is not None:
+            root = trusted_root()
+    keyless = [
+        KeylessAuthority(
+            f"identity {spec.subject or spec.subject_regexp} ({spec.issuer or spec.issuer_regexp})",
+            (
+                IdentitySpec(
+                    issuer=spec.issuer,
+                    subject=spec.subject,
+                    issuer_regexp=spec.issuer_regexp,
+                    subject_regexp=spec.subject_regexp,
+                ),
+            ),
+            trusted_root=root or TrustedRoot(source="none"),
+        )
+        for spec in trust.identities
+    ]
     authorities: dict[str, KeyAuthority] = {}
 
     def authority(ref: str) -> KeyAuthority:
@@ -68,19 +98,25 @@ def trust_policy(trust: TrustSection, name: str) -> Policy:
             )
         except (UsageError, InputError) as err:
             raise ConfigError(f"{name}: attestation {spec.type}: {err.message}") from err
+    rekor_keys = load_rekor_keys([read_key_ref(ref) for ref in trust.rekor_keys])
     return Policy(
         name=name,
-        authorities=tuple(authority(ref) for ref in trust.keys),
+        authorities=(*(authority(ref) for ref in trust.keys), *keyless),
         tlog=TlogPolicy(
             insecure_ignore_tlog=not trust.tlog,
-            rekor_keys=load_rekor_keys([read_key_ref(ref) for ref in trust.rekor_keys]),
+            rekor_keys=rekor_keys,
+            # Rekor keys named in the config are the only trusted logs (as cosign's
+            # SIGSTORE_REKOR_PUBLIC_KEY); otherwise the trusted root's.
+            trusted_root=None if rekor_keys else root,
         ),
         annotations=trust.annotation_map,
         attestations=tuple(rules),
     )
 
 
-def trust_policy_set(env: EnvironmentConfig) -> PolicySet:
+def trust_policy_set(
+    env: EnvironmentConfig, trusted_root: Callable[[], TrustedRoot] | None = None
+) -> PolicySet:
     """The environment's trust section as a policy set: one policy for every image.
 
     Raises:
@@ -88,7 +124,7 @@ def trust_policy_set(env: EnvironmentConfig) -> PolicySet:
         ConfigError: See :func:`trust_policy`.
     """
     name = f"environment {env.name}"
-    policy = trust_policy(env.trust, name)
+    policy = trust_policy(env.trust, name, trusted_root)
     image_policy = ImagePolicy(
         name=name,
         source=env.origin or name,
@@ -98,23 +134,38 @@ def trust_policy_set(env: EnvironmentConfig) -> PolicySet:
     return PolicySet((image_policy,), no_match="deny")
 
 
-def environment_policy_set(env: EnvironmentConfig, extra: Sequence[Path] = ()) -> PolicySet:
+def environment_policy_set(
+    env: EnvironmentConfig,
+    extra: Sequence[Path] = (),
+    *,
+    trusted_root: Callable[[], TrustedRoot] | None = None,
+) -> PolicySet:
     """What the environment is verified against: policy files when given, else its keys.
 
     Args:
         env: The environment.
         extra: ``--policy`` paths from the command line (they replace the config's).
+        trusted_root: Gives the trust material for keyless authorities and transparency logs
+            of policy files (called only when policy files are used).
 
     Raises:
         ConfigError: A policy file is invalid, or there is nothing to verify with.
         KeyMaterialError: A key cannot be read.
     """
-    from sealgate.policy.loaders import load_policy_set
+    from sealgate.policy.loaders import LoadOptions, load_policy_set
 
     paths = tuple(extra) or env.policies
     if paths:
-        return load_policy_set(read_policy_sources(paths))
-    return trust_policy_set(env)
+        options = LoadOptions(
+            rekor_keys=load_rekor_keys([read_key_ref(ref) for ref in env.trust.rekor_keys]),
+            trusted_root=load_trusted_root(env.trust.trusted_root)
+            if env.trust.trusted_root is not None
+            else trusted_root()
+            if trusted_root is not None
+            else None,
+        )
+        return load_policy_set(read_policy_sources(paths), options=options)
+    return trust_policy_set(env, trusted_root)
 
 
 def verdict_for(decision: ImageDecision, digest: str) -> Verdict:
@@ -157,4 +208,14 @@ def verdict_for(decision: ImageDecision, digest: str) -> Verdict:
     message = " | ".join(passed) or "admitted: no matching policy"
     if decision.decision == "warn":
         message = f"{message}; warnings: {'; '.join(decision.reasons)}"
-    return Verdict.verified(digest, message)
+    # A pass that leaned on a certificate valid only "now" (no proven signing time) must not
+    # be cached past that certificate's end.
+    ends = [
+        r.not_after
+        for outcome in decision.matched
+        for group in outcome.groups
+        for r in group.requirements
+        if r.passed and r.not_after is not None
+    ]
+    verdict = Verdict.verified(digest, message)
+    return dataclasses.replace(verdict, not_after=min(ends)) if ends else verdict

@@ -13,6 +13,7 @@ from sealgate.keys.crypto import (
     load_signer_pem,
     load_verifier_pem,
 )
+from sealgate.keys.importing import import_key_pair
 from sealgate.keys.password import password_from_env_or_prompt
 from sealgate.keys.protocols import Signer, Verifier
 from sealgate.keys.refs import MAX_KEY_BYTES, load_signer, load_verifier, read_key_ref
@@ -28,6 +29,7 @@ __all__ = [
     "encrypt_private_key",
     "fingerprint",
     "generate_key_pair",
+    "import_key_pair",
     "load_signer",
     "load_signer_pem",
     "load_verifier",

@@ -1,7 +1,9 @@
-"""Key references as ``--key`` takes them: a file path or ``env://VAR``.
+"""Key references as ``--key`` takes them: a file path, ``env://VAR``, or a PKCS#11 URI.
 
-cosign also resolves ``k8s://``, ``gitlab://``, ``http(s)://``, ``pkcs11:`` and KMS URIs;
-sealgate does not (the keys layer must not talk to the network), and says so instead
+``pkcs11:token=...;object=...`` (RFC 7512, cosign's form) names a key pair in a token:
+:func:`load_signer` logs in and signs there (:mod:`sealgate.keys.pkcs11`), :func:`load_verifier`
+reads its public key. cosign also resolves ``k8s://``, ``gitlab://``, ``http(s)://`` and KMS
+URIs; sealgate does not (the keys layer must not talk to the network), and says so instead
 of misreading such a reference as a file name.
 """
 
@@ -9,13 +11,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final
 
 from sealgate.errors import KeyMaterialError, UsageError
 from sealgate.files import read_capped
 from sealgate.keys.crypto import load_signer_pem, load_verifier_pem
+from sealgate.keys.pkcs11_uri import is_pkcs11_uri, parse_pkcs11_uri
 from sealgate.keys.protocols import Signer, Verifier
 
 __all__ = ["MAX_KEY_BYTES", "load_signer", "load_verifier", "read_key_ref"]
@@ -65,37 +68,49 @@ def read_key_ref(ref: str) -> bytes:
         raise UsageError("empty key reference")
     if ref.startswith(_ENV_PREFIX):
         return _read_env(ref[len(_ENV_PREFIX) :])
+    if is_pkcs11_uri(ref):
+        raise UsageError("a pkcs11: reference names a key in a token, not a key file to read")
     scheme = _SCHEME.match(ref)
-    if scheme is not None or ref.startswith("pkcs11:"):
-        name = scheme.group(1) if scheme is not None else "pkcs11"
+    if scheme is not None:
+        name = scheme.group(1)
         raise UsageError(
             f"key reference scheme {name!r} is not supported (use a file path or env://VAR)"
         )
     return _read_file(ref)
 
 
-def load_signer(ref: str, password: Callable[[], bytes]) -> Signer:
+def load_signer(
+    ref: str, password: Callable[[], bytes], *, env: Mapping[str, str] | None = None
+) -> Signer:
     """Load a private key from a reference.
 
     Args:
-        ref: See :func:`read_key_ref`.
-        password: Called only if the key is encrypted.
+        ref: See :func:`read_key_ref`, or a ``pkcs11:`` URI.
+        password: Called only if the key is encrypted (never for a token key).
+        env: Environment for ``COSIGN_PKCS11_*`` (default: the process environment).
 
     Returns:
-        The signer.
+        The signer. A token key's signer holds a session: call its ``close()`` when done
+        (it also closes when the process ends).
 
     Raises:
-        KeyMaterialError: Unreadable reference, unsupported key, or wrong password.
-        UsageError: Unsupported reference scheme.
+        KeyMaterialError: Unreadable reference, unsupported key, or wrong password or PIN;
+            no such token or key.
+        UsageError: Unsupported reference scheme, or a malformed PKCS#11 URI.
     """
+    if is_pkcs11_uri(ref):
+        from sealgate.keys.pkcs11 import open_token_signer
+
+        return open_token_signer(parse_pkcs11_uri(ref, os.environ if env is None else env))
     return load_signer_pem(read_key_ref(ref), password)
 
 
-def load_verifier(ref: str) -> Verifier:
+def load_verifier(ref: str, *, env: Mapping[str, str] | None = None) -> Verifier:
     """Load a public key (or a certificate's key) from a reference.
 
     Args:
-        ref: See :func:`read_key_ref`.
+        ref: See :func:`read_key_ref`, or a ``pkcs11:`` URI (its public key object).
+        env: Environment for ``COSIGN_PKCS11_*`` (default: the process environment).
 
     Returns:
         The verifier.
@@ -104,4 +119,8 @@ def load_verifier(ref: str) -> Verifier:
         KeyMaterialError: Unreadable reference or unsupported key.
         UsageError: Unsupported reference scheme.
     """
+    if is_pkcs11_uri(ref):
+        from sealgate.keys.pkcs11 import token_verifier
+
+        return token_verifier(parse_pkcs11_uri(ref, os.environ if env is None else env))
     return load_verifier_pem(read_key_ref(ref))

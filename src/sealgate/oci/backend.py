@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from sealgate.deadline import Deadline
-from sealgate.errors import RegistryUnreachable
+from sealgate.errors import RegistryUnreachable, UsageError
 from sealgate.oci.reference import Reference
 
 __all__ = ["BlobSource", "Body", "BodyCutShort", "RegistryBackend"]
@@ -225,6 +225,24 @@ class RegistryBackend(abc.ABC):
             RegistryUnreachable: transport failure.
             RegistryError: any other refusal.
         """
+
+    def list_repositories(
+        self, ref: Reference, *, max_pages: int, max_page_bytes: int, deadline: Deadline
+    ) -> list[str]:
+        """List the registry's repositories (``GET /v2/_catalog``, paginated).
+
+        ``ref`` names the registry (its repository part is ignored). Default: the backend
+        cannot list repositories.
+
+        Raises:
+            UsageError: this backend has no catalog.
+            Unauthorized: the registry refuses the catalog to these credentials.
+            LimitExceeded: more than ``max_pages`` pages or a page over ``max_page_bytes``.
+            RegistryUnreachable: transport failure.
+            RegistryError: any other refusal (a registry without the catalog API: 404).
+        """
+        del max_pages, max_page_bytes, deadline
+        raise UsageError(f"{ref.registry}: this kind of registry cannot list repositories")
 
     def open_referrers(
         self, ref: Reference, digest: str, *, deadline: Deadline

@@ -162,6 +162,26 @@ class RegistryClient(ClientCore):
                 deadline=self.deadline,
             )
 
+    def list_repositories(self, registry: str) -> list[str]:
+        """List the repositories of ``registry`` (``GET /v2/_catalog``, distribution API).
+
+        Pagination is followed up to ``max_tag_pages`` pages, each capped at
+        ``max_manifest_bytes``. Many hosted registries refuse the catalog (401/403/404).
+
+        Raises:
+            UsageError: the registry kind has no catalog (an OCI layout directory).
+            LimitExceeded: too many pages, or a page too large.
+            CheckFailed: transport or registry failures, refusals included (subclasses).
+        """
+        ref = Reference(registry=registry, repository="_catalog", tag="latest")
+        with guarded(ref, "catalog"):
+            return self._backend_for(ref).list_repositories(
+                ref,
+                max_pages=self.config.max_tag_pages,
+                max_page_bytes=self.config.max_manifest_bytes,
+                deadline=self.deadline,
+            )
+
     def referrers(self, ref: Reference, *, artifact_type: str | None = None) -> list[Descriptor]:
         """List manifests whose ``subject`` is ``ref`` (OCI distribution spec 1.1 referrers).
 

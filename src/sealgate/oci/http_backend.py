@@ -331,6 +331,37 @@ class HttpBackend(RegistryBackend):
             data = read_capped(body, max_bytes, f"{ref.name}: tag list page")
         return read_tag_page(data, response, ref, self._http.base(ref.registry))
 
+    def list_repositories(
+        self, ref: Reference, *, max_pages: int, max_page_bytes: int, deadline: Deadline
+    ) -> list[str]:
+        base = self._http.base(ref.registry)
+        url: str | None = f"{base}/v2/_catalog?n={_TAGS_PAGE}"
+        names: list[str] = []
+        pages = 0
+        while url is not None:
+            pages += 1
+            if pages > max_pages:
+                raise LimitExceeded(f"{ref.registry}: more than {max_pages} pages of repositories")
+            found, url = self._http.whole_read(
+                functools.partial(self._catalog_page, ref, url, max_page_bytes, deadline=deadline),
+                deadline=deadline,
+            )
+            names.extend(found)
+        return names
+
+    def _catalog_page(
+        self, ref: Reference, url: str, max_bytes: int, *, deadline: Deadline
+    ) -> tuple[list[str], str | None]:
+        """One page of the catalog and the next page's URL."""
+        response = self._http.request(ref, "GET", url, deadline=deadline)
+        if response.status_code != 200:
+            raise self._http.fail(response, ref, "catalog")
+        with self._http.streamed(response, ref, "catalog", deadline) as body:
+            data = read_capped(body, max_bytes, f"{ref.registry}: catalog page")
+        return read_tag_page(
+            data, response, ref, self._http.base(ref.registry), field="repositories"
+        )
+
     @contextmanager
     def open_referrers(self, ref: Reference, digest: str, *, deadline: Deadline) -> Iterator[Body]:
         url = f"{self._http.base(ref.registry)}/v2/{ref.repository}/referrers/{digest}"

@@ -40,6 +40,10 @@ _MAX_ERROR_BODY = 64 * 1024
 _MAX_DETAIL = 200
 
 
+#: What OpenSSL says when a TLS handshake meets a plain-HTTP server.
+_PLAIN_HTTP_SIGNS = ("WRONG_VERSION_NUMBER", "wrong version number", "HTTP_REQUEST", "http request")
+
+
 def _scrub(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         if secret:
@@ -56,9 +60,16 @@ def unreachable(what: str, error: Exception) -> RegistryUnreachable:
         # h11 quotes the offending header value, which may be a bearer token: name the type only.
         return RegistryUnreachable(f"{what}: protocol error ({type(error).__name__})")
     detail = str(error)
-    if "CERTIFICATE_VERIFY_FAILED" in detail:
+    if "CERTIFICATE_VERIFY_FAILED" in detail or "certificate verify failed" in detail:
         return RegistryUnreachable(
-            f"{what}: TLS certificate verification failed: {_scrub(detail, [])}"
+            f"{what}: TLS certificate verification failed ({_scrub(detail, [])}); trust the "
+            "registry's CA with --registry-cacert FILE, or skip verification with "
+            "--allow-insecure-registry (testing only)"
+        )
+    if any(sign in detail for sign in _PLAIN_HTTP_SIGNS):
+        return RegistryUnreachable(
+            f"{what}: the registry does not speak TLS (it answers plain HTTP); use "
+            "--allow-http-registry, or --insecure-registry HOST for this registry only"
         )
     return RegistryUnreachable(f"{what}: {type(error).__name__}: {_scrub(detail, [])}")
 
@@ -184,22 +195,30 @@ def _next_link(response: httpx.Response, base: str) -> str | None:
 
 
 def read_tag_page(
-    data: bytes, response: httpx.Response, ref: Reference, base: str
+    data: bytes, response: httpx.Response, ref: Reference, base: str, *, field: str = "tags"
 ) -> tuple[list[str], str | None]:
-    """Parse one ``tags/list`` page read whole; return its tags and the next page URL, if any.
+    """Parse one ``tags/list`` (or ``_catalog``) page read whole; return its names and the
+    next page URL, if any.
+
+    Args:
+        data: The page.
+        response: Its response (for the ``Link`` header).
+        ref: What is listed, for messages.
+        base: The registry's base URL: a next-page link must stay on it.
+        field: ``tags``, or ``repositories`` for a catalog page.
 
     Raises:
-        MalformedData: the page is not ``{"tags": [...]}``.
+        MalformedData: the page is not ``{"<field>": [...]}``.
         RegistryError: the next-page link points to another host.
     """
-    what = f"{ref.name}: tag list"
+    what = f"{ref.name}: tag list" if field == "tags" else f"{ref.registry}: catalog"
     next_url = _next_link(response, base)
     try:
-        tags = json.loads(data).get("tags")
+        names = json.loads(data).get(field)
     except (ValueError, AttributeError, RecursionError) as e:
         raise MalformedData(f"{what} is not a JSON object") from e
-    if tags is None:
+    if names is None:
         return [], next_url
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise MalformedData(f"{what} has a malformed tags array")
-    return tags, next_url
+    if not isinstance(names, list) or not all(isinstance(t, str) for t in names):
+        raise MalformedData(f"{what} has a malformed {field} array")
+    return names, next_url

@@ -13,8 +13,10 @@ whole read whose body is cut short is sent again only within the same attempts a
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,7 +37,7 @@ from sealgate.oci.http_errors import error_for_response, timed_out, unreachable,
 from sealgate.oci.http_watchdog import SocketWatchdog
 from sealgate.oci.reference import DOCKER_HUB, Reference
 
-__all__ = ["HttpTransport", "same_origin", "ssl_context_for"]
+__all__ = ["HttpTransport", "is_loopback", "same_origin", "ssl_context_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +86,37 @@ def _length(response: httpx.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+#: Seconds the HTTPS probe of a loopback (or ``--allow-http-registry``) registry may take.
+_PROBE_TIMEOUT_S = 5.0
+
+
+def _api_host(registry: str) -> str:
+    # Docker Hub's canonical name is not its API host.
+    return "registry-1.docker.io" if registry == DOCKER_HUB else registry
+
+
+def is_loopback(registry: str) -> bool:
+    """``localhost``, ``*.localhost``, ``127.0.0.0/8`` or ``::1``, with or without a port.
+
+    go-containerregistry (``pkg/name/registry.go``) also reaches RFC 1918 addresses over
+    HTTP; sealgate does not: on a shared network a refused TLS connection would silently
+    downgrade credentials and tokens to cleartext. Name such a registry with
+    ``--insecure-registry`` or ``--allow-http-registry``.
+    """
+    host = registry
+    if host.startswith("["):
+        host = host[1 : host.find("]")]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    host = host.lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def same_origin(base: str | httpx.URL, location: str, ref: Reference) -> httpx.URL:
     """Resolve ``location`` against ``base``; refuse another scheme, host or port.
 
@@ -103,10 +136,11 @@ def same_origin(base: str | httpx.URL, location: str, ref: Reference) -> httpx.U
 
 
 def ssl_context_for(config: ClientConfig) -> ssl.SSLContext:
-    """The TLS context for registries: system and certifi roots, plus ``config.ca_bundle``.
+    """The TLS context for registries: system and certifi roots, ``config.ca_bundle``, the
+    client certificate, and cosign's ``--allow-insecure-registry`` (no verification).
 
     Raises:
-        ConfigError: the CA bundle cannot be loaded.
+        ConfigError: the CA bundle or client certificate cannot be loaded.
     """
     context = ssl.create_default_context()
     try:
@@ -120,6 +154,20 @@ def ssl_context_for(config: ClientConfig) -> ssl.SSLContext:
             context.load_verify_locations(cafile=str(config.ca_bundle))
         except (OSError, ssl.SSLError) as e:
             raise ConfigError(f"cannot load CA bundle {config.ca_bundle}: {e}") from e
+    if (config.client_cert is None) != (config.client_key is None):
+        raise ConfigError("--registry-client-cert and --registry-client-key go together")
+    if config.client_cert is not None:
+        try:
+            context.load_cert_chain(str(config.client_cert), str(config.client_key))
+        except (OSError, ssl.SSLError) as e:
+            raise ConfigError(
+                f"cannot load the registry client certificate {config.client_cert} "
+                f"and key {config.client_key}: {type(e).__name__}"
+            ) from e
+    if config.allow_insecure:
+        # cosign --allow-insecure-registry: Go's InsecureSkipVerify.
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     return context
 
 
@@ -158,6 +206,8 @@ class HttpTransport:
         """
         self.config = config
         self._sleep = sleep or time.sleep
+        self._schemes: dict[str, str] = {}
+        self._schemes_lock = threading.Lock()
         self._client = httpx.Client(
             verify=self._ssl_context(config),
             timeout=httpx.Timeout(config.timeout_s),
@@ -190,14 +240,52 @@ class HttpTransport:
 
     def insecure(self, registry: str) -> bool:
         """True when ``registry`` is reached over plain HTTP."""
-        return self.config.allow_insecure or registry in self.config.insecure_registries
+        return self.scheme(registry) == "http"
+
+    def scheme(self, registry: str) -> str:
+        """``http`` or ``https`` for ``registry``; decided once per registry.
+
+        ``--insecure-registry HOST`` is plain HTTP. Loopback registries, and every registry
+        with ``--allow-http-registry``, try HTTPS and fall back to HTTP when no TLS
+        connection can be made, as go-containerregistry's ping does for ``Registry.Scheme()
+        == "http"`` (``pkg/v1/remote/transport/ping.go``). Everything else is HTTPS only.
+        """
+        if registry in self.config.insecure_registries:
+            return "http"
+        if not (self.config.allow_http or is_loopback(registry)):
+            return "https"
+        with self._schemes_lock:
+            known = self._schemes.get(registry)
+            if known is None:
+                known = self._probe(registry)
+                self._schemes[registry] = known
+            return known
+
+    def _probe(self, registry: str) -> str:
+        """``https`` if a TLS connection to ``registry`` can be made, else ``http``."""
+        url = f"https://{_api_host(registry)}/v2/"
+        timeout = min(self.config.timeout_s, _PROBE_TIMEOUT_S)
+        request = self._client.build_request("GET", url, timeout=timeout)
+        self._name_server(request)
+        try:
+            self._client.send(request).close()
+        except httpx.TransportError as e:
+            if "CERTIFICATE_VERIFY_FAILED" in str(e) or "certificate verify failed" in str(e):
+                # It speaks TLS with a certificate we do not trust: plain HTTP would not
+                # help, and the error that follows names --registry-cacert.
+                return "https"
+            logger.info("%s: no HTTPS (%s), falling back to plain HTTP", registry, type(e).__name__)
+            return "http"
+        return "https"
+
+    def _name_server(self, request: httpx.Request) -> None:
+        if self.config.server_name and request.url.scheme == "https":
+            # cosign --registry-server-name: the name sent (SNI) and checked in the certificate.
+            request.extensions["sni_hostname"] = self.config.server_name
 
     def base(self, registry: str) -> str:
         """``scheme://host`` of a registry's API."""
-        scheme = "http" if self.insecure(registry) else "https"
-        # Docker Hub's canonical name is not its API host.
-        host = "registry-1.docker.io" if registry == DOCKER_HUB else registry
-        return f"{scheme}://{host}"
+        return f"{self.scheme(registry)}://{_api_host(registry)}"
 
     def _realm_allowed(self, registry: str, realm: httpx.URL, credentialed: bool) -> str | None:
         """Why ``realm`` may not be asked for a token, or ``None`` when it may."""
@@ -241,6 +329,7 @@ class HttpTransport:
             timeout = deadline.timeout(self.config.timeout_s, what)
             capped = timeout < self.config.timeout_s
             request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
+            self._name_server(request)
             try:
                 response = self._client.send(request, stream=True)
             except httpx.TimeoutException as e:
@@ -308,7 +397,7 @@ class HttpTransport:
         headers: dict[str, str] | None = None,
         content: RequestContent = None,
     ) -> httpx.Response:
-        """Send an authenticated request for ``ref``'s repository (one 401 round-trip).
+        """Send an authenticated request for ``ref``'s repository (at most two 401 round-trips).
 
         A streamed ``content`` (an iterator) cannot be sent twice: its 401 is returned as is.
 
@@ -320,8 +409,18 @@ class HttpTransport:
         """
         scope = f"repository:{ref.repository}:{actions}"
         what = f"{ref.name}: {method} {httpx.URL(url).path}"
+        token = self.config.registry_token
+        if token:
+            # cosign --registry-token (go-containerregistry authn.Bearer): sent as it is,
+            # never exchanged at a token server.
+            request = self._client.build_request(method, url, headers=headers, content=content)
+            request.headers["Authorization"] = f"Bearer {token}"
+            return self.send(what, request, deadline=deadline)
         used: str | None = self.auth.cached(ref.registry, scope)
-        for _ in range(2):
+        # Without a cached header: anonymous, then a token, then one fresh token if the first
+        # is refused (expired on arrival, or clock skew), as go-containerregistry refreshes a
+        # refused bearer token once.
+        for _ in range(3):
             request = self._client.build_request(method, url, headers=headers, content=content)
             if used is not None:
                 request.headers["Authorization"] = used
@@ -345,9 +444,10 @@ class HttpTransport:
     def fail(self, response: httpx.Response, ref: Reference, what: str) -> Exception:
         """The error for a non-success answer (reads a little of its body, then closes it)."""
         try:
-            return error_for_response(
-                response, ref, what, self.auth.secrets(ref.registry, ref.repository)
-            )
+            secrets = self.auth.secrets(ref.registry, ref.repository)
+            if self.config.registry_token:
+                secrets.append(self.config.registry_token)
+            return error_for_response(response, ref, what, secrets)
         finally:
             response.close()
 

@@ -7,7 +7,7 @@ The grammar is the distribution ``reference`` grammar::
     domain     := host [ ":" port ]
     tag        := [\\w][\\w.-]{0,127}
 
-Docker Hub is normalised the way cosign writes it into signatures (SPEC §1.4):
+Docker Hub is normalised the way cosign writes it into signatures (docs/formats.md §1.4):
 ``alpine``, ``docker.io/alpine`` and ``registry-1.docker.io/alpine`` all become
 ``index.docker.io/library/alpine``. ``oci:PATH[:tag]`` names an OCI image layout on disk.
 """

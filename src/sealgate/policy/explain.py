@@ -9,6 +9,7 @@ plain dict (the ``policy test -o json`` shape, reused by the gate and the admiss
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sealgate.checks.authorities import Authority
@@ -23,7 +24,13 @@ from sealgate.policy.matching import (
     RequirementOutcome,
 )
 
-__all__ = ["EXPLAIN_SCHEMA_VERSION", "explain", "explain_all", "requirement_outcome"]
+__all__ = [
+    "EXPLAIN_SCHEMA_VERSION",
+    "explain",
+    "explain_all",
+    "requirement_outcome",
+    "validity_not_after",
+]
 
 EXPLAIN_SCHEMA_VERSION = 1
 
@@ -68,13 +75,36 @@ def _per_authority(
     return tuple(out)
 
 
+def validity_not_after(results: Sequence[SignatureResult[Any]]) -> datetime | None:
+    """When the passing signatures stop being valid, as far as their certificates say.
+
+    A signature accepted without a signing time (no log entry or timestamp) had its
+    certificate and chain checked at the reference time, so the pass holds only until the
+    first of them expires. One accepted at a proven signing time does not depend on "now".
+
+    Args:
+        results: Per-signature results; only accepted ones count.
+
+    Returns:
+        The earliest such expiry, or None when nothing relied on expires.
+    """
+    bounds = [
+        cert.not_valid_after_utc
+        for r in results
+        if r.ok and r.thing is not None and r.thing.certificate is not None
+        if any(a.signing_time is None for a in r.accepted)
+        for cert in (r.thing.certificate, *r.thing.chain)
+    ]
+    return min(bounds) if bounds else None
+
+
 def _evidence(
     signatures: SignatureVerdict | None, attestations: Sequence[AttestationVerdict]
 ) -> dict[str, Any]:
     evidence: dict[str, Any] = {}
     if signatures is not None:
         evidence["signatures"] = [
-            {"id": r.thing.digest if r.thing else r.label, "subject": a.signer, "issuer": ""}
+            {"id": r.thing.layer_digest if r.thing else r.label, "subject": a.signer, "issuer": ""}
             for r in signatures.verified
             for a in r.accepted[:1]
         ]
@@ -82,7 +112,7 @@ def _evidence(
         evidence["attestations"] = {
             v.rule.name: [
                 {
-                    "id": r.thing.digest if r.thing else r.label,
+                    "id": r.thing.layer_digest if r.thing else r.label,
                     "predicateType": v.rule.predicate_type,
                     "subject": r.accepted[0].signer if r.accepted else "",
                     "issuer": "",
@@ -138,6 +168,7 @@ def requirement_outcome(
         detail,
         authorities=_per_authority(requirement, results),
         evidence=_evidence(signatures, attestations),
+        not_after=validity_not_after(results),
     )
 
 

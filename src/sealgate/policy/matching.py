@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from sealgate.checks.authorities import StaticAuthority
@@ -157,6 +158,9 @@ class ImagePolicy:
             ``mutateDigest``).
         script: A program over the passing authorities (ClusterImagePolicy ``spec.policy``).
         notes: What the policy would do that ``policy test`` cannot (``mutateDigest``).
+        mutate_digest: An admission webhook pins the image to the digest it verified
+            (Kyverno ``mutateDigest``; ClusterImagePolicy annotation
+            ``sealgate.dev/mutate-digest``; sealgate ``spec.mutateDigest``).
     """
 
     name: str
@@ -171,6 +175,7 @@ class ImagePolicy:
     require_digest: bool = False
     script: PolicyScript | None = None
     notes: tuple[str, ...] = ()
+    mutate_digest: bool = False
 
     def __post_init__(self) -> None:
         if not self.images:
@@ -245,6 +250,8 @@ class RequirementOutcome:
         could_not_check: True when the failure is "could not decide" (registry...).
         authorities: Per-authority results.
         evidence: What a policy script sees of it (signatures, attestations).
+        not_after: When a pass stops being true (a certificate relied on at the reference
+            time expires); None when nothing known expires. Caches keep it no longer.
     """
 
     label: str
@@ -254,6 +261,7 @@ class RequirementOutcome:
     could_not_check: bool = False
     authorities: tuple[AuthorityResult, ...] = ()
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    not_after: datetime | None = None
 
     @classmethod
     def from_error(cls, label: str, error: SealgateError, **kwargs: Any) -> RequirementOutcome:

@@ -32,7 +32,14 @@ from sealgate.workflows.signing import (
 )
 from sealgate.workflows.targets import attachment_ref, pinned_digest, resolve_image
 
-__all__ = ["AttestOptions", "AttestOutcome", "attest_image", "build_attestation_layer"]
+__all__ = [
+    "AttestOptions",
+    "AttestOutcome",
+    "attach_statement",
+    "attest_image",
+    "build_attestation_layer",
+    "statement_layer",
+]
 
 
 @dataclass(frozen=True)
@@ -59,15 +66,14 @@ class AttestOutcome:
     bundle: bytes | None = None
 
 
-def build_attestation_layer(
+def statement_layer(
     signer: Signer | Credential,
-    image: Reference,
+    statement: bytes,
     predicate_type_uri: str,
-    predicate: object,
     *,
     services: SigningServices | None = None,
 ) -> SignatureLayer:
-    """The ``.att`` layer cosign writes: a DSSE envelope with an empty signature annotation.
+    """The ``.att`` layer cosign writes for ``statement``: a DSSE envelope, signed now.
 
     With ``services``, the envelope is timestamped (over the envelope bytes: what cosign's
     verifier checks on a ``.att`` layer) and logged as a ``dsse`` entry of exactly these bytes,
@@ -77,9 +83,6 @@ def build_attestation_layer(
         SealgateError: a service failed or refused, or its answer does not check out.
     """
     credential = signer if isinstance(signer, Credential) else Credential(signer)
-    statement = build_statement(
-        image.name, pinned_digest(image).removeprefix("sha256:"), predicate_type_uri, predicate
-    )
     signature = credential.signer.sign(pae(INTOTO_PAYLOAD_TYPE, statement))
     envelope = build_envelope(INTOTO_PAYLOAD_TYPE, statement, signature)
     notes = {SIGNATURE_ANNOTATION: "", PREDICATE_TYPE_ANNOTATION: predicate_type_uri}
@@ -88,6 +91,70 @@ def build_attestation_layer(
         evidence = record_envelope(credential, services, parsed, envelope, timestamp_over=envelope)
         notes.update(legacy_annotations(credential, evidence))
     return SignatureLayer(DSSE_LAYER_MEDIA_TYPE, envelope, notes)
+
+
+def build_attestation_layer(
+    signer: Signer | Credential,
+    image: Reference,
+    predicate_type_uri: str,
+    predicate: object,
+    *,
+    services: SigningServices | None = None,
+) -> SignatureLayer:
+    """The ``.att`` layer of a new statement about ``image`` (see :func:`statement_layer`).
+
+    Raises:
+        SealgateError: a service failed or refused, or its answer does not check out.
+    """
+    statement = build_statement(
+        image.name, pinned_digest(image).removeprefix("sha256:"), predicate_type_uri, predicate
+    )
+    return statement_layer(signer, statement, predicate_type_uri, services=services)
+
+
+def attach_statement(
+    client: RegistryClient,
+    signer: Signer | Credential,
+    image: Reference,
+    statement: bytes,
+    *,
+    predicate_type_uri: str,
+    options: AttestOptions,
+) -> AttestOutcome:
+    """Sign ``statement`` as it is and attach it to ``image`` (pinned): ``.att`` or a bundle.
+
+    ``resign`` uses this to sign an old attestation's exact statement with a new key.
+
+    Raises:
+        CheckFailed: the registry, Rekor or a TSA could not be read or written.
+        ServiceRefused: Rekor or a TSA refused; nothing was stored.
+    """
+    credential = signer if isinstance(signer, Credential) else Credential(signer)
+    if options.bundle_format:
+        signed = attach_statement_bundle(
+            client,
+            credential,
+            options.services,
+            image,
+            statement,
+            predicate_type=predicate_type_uri,
+            upload=options.upload,
+            repository=options.repository,
+        )
+        where = signed.referrer or attachment_ref(image, "", repository=options.repository)
+        envelope = build_envelope(INTOTO_PAYLOAD_TYPE, statement, signed.envelope.signatures[0].sig)
+        return AttestOutcome(image, where, predicate_type_uri, envelope, signed.bundle)
+    layer = statement_layer(credential, statement, predicate_type_uri, services=options.services)
+    tag = attachment_ref(image, "att", repository=options.repository)
+    if options.upload:
+        existing = fetch_attachment_layers(client, tag)
+        if options.replace:
+            layers = replace_attestation_layers(existing, layer, predicate_type_uri)
+        else:
+            # ECDSA signatures are randomised: a new envelope never equals an old one: no dedupe.
+            layers = append_layer(existing, layer, None)
+        write_attachment(client, tag, layers, docker_media_types=options.docker_media_types)
+    return AttestOutcome(image, tag, predicate_type_uri, layer.payload)
 
 
 def attest_image(
@@ -109,37 +176,12 @@ def attest_image(
         CheckFailed: the registry, Rekor or a TSA could not be read or written.
         ServiceRefused: Rekor or a TSA refused; nothing was stored.
     """
-    credential = signer if isinstance(signer, Credential) else Credential(signer)
     predicate_type_uri = resolve_predicate_type(options.predicate_type)
     predicate = load_predicate(options.predicate_type, predicate_raw, clock=clock)
     image = resolve_image(client, ref, digest=digest).ref
-    if options.bundle_format:
-        statement = build_statement(
-            image.name, pinned_digest(image).removeprefix("sha256:"), predicate_type_uri, predicate
-        )
-        signed = attach_statement_bundle(
-            client,
-            credential,
-            options.services,
-            image,
-            statement,
-            predicate_type=predicate_type_uri,
-            upload=options.upload,
-            repository=options.repository,
-        )
-        where = signed.referrer or attachment_ref(image, "", repository=options.repository)
-        envelope = build_envelope(INTOTO_PAYLOAD_TYPE, statement, signed.envelope.signatures[0].sig)
-        return AttestOutcome(image, where, predicate_type_uri, envelope, signed.bundle)
-    layer = build_attestation_layer(
-        credential, image, predicate_type_uri, predicate, services=options.services
+    statement = build_statement(
+        image.name, pinned_digest(image).removeprefix("sha256:"), predicate_type_uri, predicate
     )
-    tag = attachment_ref(image, "att", repository=options.repository)
-    if options.upload:
-        existing = fetch_attachment_layers(client, tag)
-        if options.replace:
-            layers = replace_attestation_layers(existing, layer, predicate_type_uri)
-        else:
-            # ECDSA signatures are randomised: a new envelope never equals an old one: no dedupe.
-            layers = append_layer(existing, layer, None)
-        write_attachment(client, tag, layers, docker_media_types=options.docker_media_types)
-    return AttestOutcome(image, tag, predicate_type_uri, layer.payload)
+    return attach_statement(
+        client, signer, image, statement, predicate_type_uri=predicate_type_uri, options=options
+    )

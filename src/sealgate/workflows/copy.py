@@ -26,7 +26,7 @@ from sealgate.oci import (
 )
 from sealgate.workflows.targets import ATTACHMENT_SUFFIXES, attachment_ref
 
-__all__ = ["CopyOptions", "CopyReport", "copy_image", "copy_manifest_tree"]
+__all__ = ["CopyOptions", "CopyReport", "copy_image", "copy_manifest_tree", "image_entities"]
 
 logger = logging.getLogger(__name__)
 
@@ -142,8 +142,10 @@ class _Copier:
             dst_tag = Reference(
                 dst_repo.registry, dst_repo.repository, tag=src_tag.tag, layout=dst_repo.layout
             )
+            skipped = len(self.report.manifests_skipped)
             self.copy_manifest(src_tag, dst_tag, manifest)
-            self.report.attachments_copied.append(str(dst_tag))
+            if len(self.report.manifests_skipped) == skipped:  # not already there
+                self.report.attachments_copied.append(str(dst_tag))
 
 
 def _entities(
@@ -156,6 +158,16 @@ def _entities(
             child_ref = image.with_digest(child.digest)
             found += _entities(client, child_ref, client.get_manifest(child_ref), depth + 1)
     return found
+
+
+def image_entities(client: RegistryClient, image: Reference) -> list[Reference]:
+    """``image`` (pinned) and, for an index, every manifest below it.
+
+    Raises:
+        ImageNotFound: the image does not exist.
+        CheckFailed: the registry could not be read.
+    """
+    return _entities(client, image, client.get_manifest(image))
 
 
 def copy_image(

@@ -25,7 +25,7 @@ from sealgate.workflows.signing import (
 )
 from sealgate.workflows.targets import attachment_ref, pinned_digest, resolve_image
 
-__all__ = ["SignOptions", "SignOutcome", "bind_scan_report", "sign_image"]
+__all__ = ["SignOptions", "SignOutcome", "bind_scan_report", "sign_image", "sign_payload"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +86,12 @@ def _digests_to_sign(
 
 
 def _sign_bundle(
-    client: RegistryClient, credential: Credential, image: Reference, options: SignOptions
+    client: RegistryClient,
+    credential: Credential,
+    image: Reference,
+    statement: bytes,
+    options: SignOptions,
 ) -> SignOutcome:
-    statement = build_sign_statement(pinned_digest(image), dict(options.annotations) or None)
     signed = attach_statement_bundle(
         client,
         credential,
@@ -111,13 +114,26 @@ def _sign_bundle(
     )
 
 
-def _sign_one(
-    client: RegistryClient, credential: Credential, image: Reference, options: SignOptions
+def sign_payload(
+    client: RegistryClient,
+    signer: Signer | Credential,
+    image: Reference,
+    payload: bytes,
+    options: SignOptions,
 ) -> SignOutcome:
+    """Sign ``payload`` as it is and attach the signature to ``image`` (pinned).
+
+    ``payload`` is what a signature of ``image`` covers: a simple-signing payload for a
+    ``.sig`` layer, or cosign's sign statement with ``options.bundle_format``. ``resign`` uses
+    this to sign an old signature's exact payload with a new key; ``sign`` builds a new one.
+
+    Raises:
+        CheckFailed: the registry, Rekor or a TSA could not be read or written.
+        ServiceRefused: Rekor or a TSA refused; nothing was stored.
+    """
+    credential = signer if isinstance(signer, Credential) else Credential(signer)
     if options.bundle_format:
-        return _sign_bundle(client, credential, image, options)
-    digest = pinned_digest(image)
-    payload = build_payload(options.identity or image.name, digest, options.annotations or None)
+        return _sign_bundle(client, credential, image, payload, options)
     signature = credential.signer.sign(payload)
     signature_b64 = base64.b64encode(signature).decode()
     # Evidence first: a signature is never stored without the log entry that was asked for.
@@ -136,6 +152,17 @@ def _sign_one(
     else:
         logger.info("%s already carries this signature; nothing added", image)
     return SignOutcome(image, tag, payload, signature_b64, added=added)
+
+
+def _sign_one(
+    client: RegistryClient, credential: Credential, image: Reference, options: SignOptions
+) -> SignOutcome:
+    digest = pinned_digest(image)
+    if options.bundle_format:
+        payload = build_sign_statement(digest, dict(options.annotations) or None)
+    else:
+        payload = build_payload(options.identity or image.name, digest, options.annotations or None)
+    return sign_payload(client, credential, image, payload, options)
 
 
 def sign_image(

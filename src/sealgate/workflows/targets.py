@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +14,11 @@ from sealgate.oci.mediatypes import DIGEST_RE
 
 __all__ = [
     "ATTACHMENT_SUFFIXES",
+    "ATTACHMENT_TAG_PREFIX",
     "ResolvedImage",
     "attachment_ref",
     "pinned_digest",
+    "platform_image",
     "read_digest_file",
     "resolve_image",
 ]
@@ -94,16 +97,59 @@ def resolve_image(
     return ResolvedImage(ref=ref.with_digest(descriptor.digest), descriptor=descriptor)
 
 
+#: cosign's ``--attachment-tag-prefix`` for the command in progress (set by the CLI; copy it
+#: into worker threads with ``contextvars.copy_context``).
+ATTACHMENT_TAG_PREFIX: ContextVar[str] = ContextVar("sealgate_attachment_tag_prefix", default="")
+
+
 def attachment_ref(
-    image: Reference, suffix: str, *, repository: Reference | None = None, prefix: str = ""
+    image: Reference,
+    suffix: str,
+    *,
+    repository: Reference | None = None,
+    prefix: str | None = None,
 ) -> Reference:
     """cosign's tag for an attachment: ``[prefix]sha256-<hex>.<suffix>`` in the same repo.
 
     ``repository`` is ``COSIGN_REPOSITORY``: all attachments then live in that repository.
+    ``prefix`` defaults to :data:`ATTACHMENT_TAG_PREFIX`.
     """
+    if prefix is None:
+        prefix = ATTACHMENT_TAG_PREFIX.get()
     algorithm, _, hexpart = pinned_digest(image).partition(":")
     tag = f"{prefix}{algorithm}-{hexpart}" + (f".{suffix}" if suffix else "")
     base = repository or image
     return Reference(
         registry=base.registry, repository=base.repository, tag=tag, layout=base.layout
     )
+
+
+def platform_image(client: RegistryClient, ref: Reference, platform: str) -> Reference:
+    """``ref`` narrowed to one platform (cosign's ``--platform os/arch[/variant]``).
+
+    A single-platform image is returned pinned, whatever ``platform`` says, as cosign does.
+
+    Raises:
+        UsageError: ``platform`` is malformed or names no platform of the index.
+        ImageNotFound: the image does not exist.
+        CheckFailed: the registry could not be read.
+    """
+    from sealgate.oci import INDEX_TYPES, parse_index
+
+    parts = platform.split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise UsageError(f"--platform {platform!r} is not os/arch[/variant]")
+    image = resolve_image(client, ref).ref
+    manifest = client.get_manifest(image)
+    if manifest.media_type not in INDEX_TYPES:
+        return image
+    found = []
+    for child in parse_index(manifest):
+        spec = child.platform or {}
+        name = f"{spec.get('os')}/{spec.get('architecture')}"
+        if spec.get("variant"):
+            name += f"/{spec.get('variant')}"
+        found.append(name)
+        if name == platform or (len(parts) == 2 and name.startswith(platform + "/")):
+            return image.with_digest(child.digest)
+    raise UsageError(f"{ref} has no platform {platform} (it has {', '.join(found) or 'none'})")

@@ -1,8 +1,9 @@
 """``verify-blob`` and ``verify-blob-attestation``: one signed blob through the one pipeline.
 
 The blob is a file, or only its digest (``sha256:<hex>``, as the Sigstore conformance client
-protocol passes it). The signature comes as a Sigstore bundle (``--bundle``), or as a bare
-signature with an optional certificate (``--signature``, ``--certificate``). For a DSSE bundle
+protocol passes it). The signature comes as a Sigstore bundle (``--bundle``; cosign's older
+``{"base64Signature", "cert", "rekorBundle"}`` bundle too), or as a bare signature with an
+optional certificate (``--signature``, ``--certificate``). For a DSSE bundle
 the blob's digest must be a subject of the in-toto statement; a message signature covers the
 blob itself.
 """
@@ -10,6 +11,7 @@ blob itself.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +20,9 @@ from cryptography import x509
 from sealgate.checks.authorities import CheckContext
 from sealgate.checks.pipeline import ClaimsCheck, SignatureResult, check_signed
 from sealgate.checks.signed import SignedThing, bundle_thing
-from sealgate.errors import DigestMismatch, InputError, SignatureInvalid
+from sealgate.errors import DigestMismatch, InputError, MalformedData, SignatureInvalid
+from sealgate.formats import _gojson
+from sealgate.formats.dsse import parse_envelope
 from sealgate.formats.intoto import Statement, parse_statement
 from sealgate.policy import Policy
 
@@ -77,6 +81,36 @@ def _subject_claims(blob: Blob) -> ClaimsCheck[Statement | None]:
     return check
 
 
+def _is_legacy_bundle(raw: bytes) -> bool:
+    # cosign's pre-Sigstore-bundle ``--bundle`` (LocalSignedPayload) has no mediaType.
+    return raw.lstrip().startswith(b"{") and b'"base64Signature"' in raw[:4096]
+
+
+def _legacy_bundle(raw: bytes) -> tuple[bytes, x509.Certificate | None, str | None]:
+    """(signature, certificate, Rekor bundle JSON) of cosign's legacy blob bundle.
+
+    ``cert`` holds the base64 of a certificate PEM, or of the public key PEM for a key.
+
+    Raises:
+        MalformedData: Not that format.
+    """
+    doc = _gojson.loads(raw, "cosign blob bundle")
+    if not isinstance(doc, dict):
+        raise MalformedData("cosign blob bundle is not a JSON object")
+    signature = _gojson.b64decode(doc.get("base64Signature"), "base64Signature")
+    cert_pem = _gojson.b64decode(doc.get("cert") or "", "cert")
+    certificate = None
+    if b"-----BEGIN CERTIFICATE-----" in cert_pem:
+        try:
+            certificate = x509.load_pem_x509_certificate(cert_pem)
+        except ValueError as err:
+            raise MalformedData("cosign blob bundle cert is not a PEM certificate") from err
+    rekor = doc.get("rekorBundle")
+    if rekor is not None and not isinstance(rekor, dict):
+        raise MalformedData("cosign blob bundle rekorBundle is not a JSON object")
+    return signature, certificate, json.dumps(rekor) if rekor is not None else None
+
+
 def verify_blob(
     policy: Policy,
     blob: Blob,
@@ -109,8 +143,26 @@ def verify_blob(
         InputError: Neither a bundle nor a signature, or a digest-only blob for a bare
             signature.
     """
+    tlog: str | None = None
+    if bundle is not None and _is_legacy_bundle(bundle):
+        signature, certificate, tlog = _legacy_bundle(bundle)
+        bundle = None
     if bundle is not None:
         thing = bundle_thing(bundle, "signature 1", artifact=blob.data, artifact_digest=blob.digest)
+    elif signature is not None and dsse:
+        # A legacy attestation bundle's "signature" is the whole DSSE envelope.
+        envelope = parse_envelope(signature)
+        thing = SignedThing(
+            kind="dsse",
+            label="signature 1",
+            content=signature,
+            message=envelope.pae(),
+            signatures=tuple(s.sig for s in envelope.signatures),
+            payload=envelope.payload,
+            envelope=envelope,
+            certificate=certificate,
+            tlog_annotation=tlog,
+        )
     elif signature is not None:
         digest = blob.digest
         if blob.data is not None:
@@ -124,6 +176,7 @@ def verify_blob(
             payload=b"",
             digest=digest,
             certificate=certificate,
+            tlog_annotation=tlog,
         )
     else:
         raise InputError("give the signature: --bundle FILE, or --signature")

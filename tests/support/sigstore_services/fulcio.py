@@ -73,7 +73,9 @@ def _github_extensions(claims: dict[str, Any]) -> list[x509.ExtensionType]:
         21: f"{base}{repo}/actions/runs/{claims['run_id']}/attempts/{claims['run_attempt']}",
         22: claims["repository_visibility"],
     }
-    legacy = [_ext(n, str(claims[name]).encode()) for n, name in _GITHUB_LEGACY.items()]
+    legacy: list[x509.ExtensionType] = [
+        _ext(n, str(claims[name]).encode()) for n, name in _GITHUB_LEGACY.items()
+    ]
     return legacy + [_ext(n, _utf8(str(v))) for n, v in values.items()]
 
 

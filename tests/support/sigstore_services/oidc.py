@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -73,9 +73,30 @@ class TestIssuer:
         return jwt.encode(body, self.key, algorithm="ES256", headers={"kid": self.kid})
 
 
+class GithubClaims(TypedDict):
+    """The GitHub Actions workflow claims Fulcio requires (all strings)."""
+
+    job_workflow_ref: str
+    job_workflow_sha: str
+    sha: str
+    event_name: str
+    repository: str
+    workflow: str
+    ref: str
+    runner_environment: str
+    repository_id: str
+    repository_owner: str
+    repository_owner_id: str
+    repository_visibility: str
+    workflow_ref: str
+    workflow_sha: str
+    run_id: str
+    run_attempt: str
+
+
 def github_claims(
     repository: str = "acme/app", ref: str = "refs/heads/main", sha: str = "a" * 40
-) -> dict[str, str]:
+) -> GithubClaims:
     """The claims GitHub Actions puts in a workflow token (those Fulcio requires)."""
     owner = repository.split("/", maxsplit=1)[0]
     workflow_ref = f"{repository}/.github/workflows/release.yml@{ref}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,14 +46,18 @@ def att_layer(
     digest_hex: str = HEX,
     payload_type: str = INTOTO_PAYLOAD_TYPE,
     statement: bytes | None = None,
-    **extra: str,
+    layer_annotations: Mapping[str, str] | None = None,
 ) -> SignatureLayer:
     predicate_type = resolve_predicate_type(type_name)
     body = statement or build_statement(
         "reg/repo", digest_hex, predicate_type, load_predicate(type_name, b'{"a": 1}', clock=CLOCK)
     )
     envelope = build_envelope(payload_type, body, key.sign(pae(payload_type, body)))
-    annotations = {SIGNATURE_ANNOTATION: "", PREDICATE_TYPE_ANNOTATION: predicate_type, **extra}
+    annotations = {
+        SIGNATURE_ANNOTATION: "",
+        PREDICATE_TYPE_ANNOTATION: predicate_type,
+        **(layer_annotations or {}),
+    }
     return SignatureLayer(DSSE_LAYER_MEDIA_TYPE, envelope, annotations)
 
 
@@ -124,9 +129,17 @@ def test_second_envelope_signature_may_match() -> None:
 
 def test_certificate_annotation_must_hold_the_key() -> None:
     key = EcKey()
-    verify(att_layer(key, **{CERTIFICATE_ANNOTATION: key.certificate_pem().decode()}), key)
+    verify(
+        att_layer(key, layer_annotations={CERTIFICATE_ANNOTATION: key.certificate_pem().decode()}),
+        key,
+    )
     with pytest.raises(SignatureInvalid, match="did not match"):
-        verify(att_layer(key, **{CERTIFICATE_ANNOTATION: EcKey().certificate_pem().decode()}), key)
+        verify(
+            att_layer(
+                key, layer_annotations={CERTIFICATE_ANNOTATION: EcKey().certificate_pem().decode()}
+            ),
+            key,
+        )
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,8 @@ def check(
 def test_zero_is_truthy_like_jmespath() -> None:
     check("predicate.count")
     assert jmespath_truthy(0) and jmespath_truthy(0.0)
-    assert not any(jmespath_truthy(v) for v in (None, False, "", [], {}))
+    falsy: tuple[Any, ...] = (None, False, "", [], {})
+    assert not any(jmespath_truthy(v) for v in falsy)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -35,11 +36,14 @@ def sig_layer(
     annotations: dict[str, str] | None = None,
     digest: str = DIGEST,
     payload: bytes | None = None,
-    **extra: str,
+    *,
+    layer_annotations: Mapping[str, str] | None = None,
 ) -> SignatureLayer:
     data = payload if payload is not None else build_payload("reg/repo", digest, annotations)
     return SignatureLayer(
-        SIMPLESIGNING_MEDIA_TYPE, data, {SIGNATURE_ANNOTATION: key.sign_b64(data), **extra}
+        SIMPLESIGNING_MEDIA_TYPE,
+        data,
+        {SIGNATURE_ANNOTATION: key.sign_b64(data), **(layer_annotations or {})},
     )
 
 
@@ -138,11 +142,13 @@ def test_malformed_payload_with_valid_signature() -> None:
 
 def test_certificate_annotation_must_hold_the_key() -> None:
     key = EcKey()
-    ok = sig_layer(key, **{CERTIFICATE_ANNOTATION: key.certificate_pem().decode()})
+    ok = sig_layer(key, layer_annotations={CERTIFICATE_ANNOTATION: key.certificate_pem().decode()})
     claims = verify(ok, key).claims
     assert claims is not None
     assert claims.manifest_digest == DIGEST
-    bad = sig_layer(key, **{CERTIFICATE_ANNOTATION: EcKey().certificate_pem().decode()})
+    bad = sig_layer(
+        key, layer_annotations={CERTIFICATE_ANNOTATION: EcKey().certificate_pem().decode()}
+    )
     with pytest.raises(SignatureInvalid, match="did not match"):
         verify(bad, key)
 
@@ -193,7 +199,7 @@ def test_tlog_bundle_wrong_rekor_key_and_wrong_logged_key() -> None:
 
 def test_ignore_tlog_skips_even_a_garbage_bundle() -> None:
     key = EcKey()
-    layer = sig_layer(key, **{BUNDLE_ANNOTATION: "garbage"})
+    layer = sig_layer(key, layer_annotations={BUNDLE_ANNOTATION: "garbage"})
     assert verify(layer, key).accepted[0].bundle is None
 
 

@@ -55,3 +55,26 @@ def test_large_report_lists_failures_and_counts_verified() -> None:
     assert "svc7:1.0" in text and "svc70:1.0" in text
     assert "svc8:1.0" not in text
     assert f"{n - 2} verified image(s) not listed" in text
+
+
+def test_a_long_image_reference_is_one_line_in_a_ci_log() -> None:
+    from sealgate.cli.terminal import gate_console
+
+    long_ref = Reference.parse("registry.example/" + "team/" * 20 + "service:1.0")
+    report = _report(1, {0})
+    report = GateReport(
+        **{
+            **report.__dict__,
+            "results": (
+                ImageResult(
+                    ImageSpec(ref=long_ref, text=str(long_ref)),
+                    Verdict.failed("unsigned", "no signatures found", "sha256:" + "0" * 64),
+                ),
+            ),
+        }
+    )
+    console = gate_console(stderr=False)
+    console.file = io.StringIO()
+    render_table(report, console)
+    output = console.file.getvalue()
+    assert any(str(long_ref) in line for line in output.splitlines()), output

@@ -1,10 +1,11 @@
-"""Attachment manifest: ggcr byte layout (SPEC §1.2, §1.8), dedupe (§1.6), strict parsing."""
+"""Attachment manifest: ggcr byte layout (formats.md §1.2, §1.8), dedupe (§1.6), strict parsing."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -41,7 +42,7 @@ WORKED_EXAMPLE = (
 ).encode()
 
 
-def layer(payload: bytes = PAYLOAD, **annotations: str) -> SignatureLayer:
+def layer(payload: bytes = PAYLOAD, /, **annotations: str) -> SignatureLayer:
     return SignatureLayer(SIMPLESIGNING_MEDIA_TYPE, payload, annotations)
 
 
@@ -90,10 +91,10 @@ def test_layer_annotations_sorted() -> None:
     assert b'"annotations":{"a":"2","z":"1"}' in manifest
 
 
-# --- dedupe / append (SPEC §1.6) -----------------------------------------------------------
+# --- dedupe / append (docs/formats.md §1.6) ------------------------------------------------
 
 
-def signed(key: EcKey, payload: bytes = PAYLOAD, **extra: str) -> SignatureLayer:
+def signed(key: EcKey, payload: bytes = PAYLOAD, /, **extra: str) -> SignatureLayer:
     return layer(payload, **{SIGNATURE_ANNOTATION: key.sign_b64(payload)}, **extra)
 
 
@@ -126,7 +127,7 @@ def test_new_signature_goes_last() -> None:
     ],
     ids=["payload", "annotation", "media-type"],
 )
-def test_not_duplicate_when_anything_differs(mutate) -> None:  # type: ignore[no-untyped-def]
+def test_not_duplicate_when_anything_differs(mutate: Callable[[EcKey], SignatureLayer]) -> None:
     key = EcKey()
     assert len(append_layer([signed(key)], mutate(key), key.verifier())) == 2
 

@@ -1,4 +1,4 @@
-"""cosign --type names and predicate loading (SPEC §2.4)."""
+"""cosign --type names and predicate loading (docs/formats.md §2.4)."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from sealgate.formats.sigstore_bundle_writer import build_sigstore_bundle
 from sealgate.formats.tlog_entry import InclusionProof, TlogEntry
 from sealgate.oci.mediatypes import OCI_INDEX, SIGSTORE_BUNDLE, digest_of
 from tests.support.pki import make_ca, make_leaf
+from tests.support.sigstore_services import SigstoreServices
 
 BODY = json.dumps(
     {
@@ -177,7 +178,7 @@ def test_referrer_manifest_and_fallback_index() -> None:
         )
 
 
-def test_timestamp_answer_must_grant_our_request(sigstore_services) -> None:  # type: ignore[no-untyped-def]
+def test_timestamp_answer_must_grant_our_request(sigstore_services: SigstoreServices) -> None:
     tsa = sigstore_services.tsa
     request = build_timestamp_request(b"signature")
     assert check_timestamp_response(tsa.response(request.der), request)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from sealgate.errors import MalformedData
-from sealgate.formats.sigstore_bundle import parse_sigstore_bundle
+from sealgate.formats.sigstore_bundle import SigstoreBundle, parse_sigstore_bundle
 from tests.interop.conftest import interop_dir
 
 CONFORMANCE = interop_dir() / "sigstore-conformance" / "test" / "assets" / "bundle-verify"
@@ -21,7 +22,7 @@ def _load(case: str) -> dict[str, Any]:
     return doc
 
 
-def _parse(doc: dict[str, Any]):
+def _parse(doc: dict[str, Any]) -> SigstoreBundle:
     return parse_sigstore_bundle(json.dumps(doc).encode())
 
 
@@ -116,7 +117,9 @@ def _material(doc: dict[str, Any]) -> dict[str, Any]:
         ("happy-path-v0.3", lambda d: _material(d).update(tlogEntries=[{}] * 33), "more than 32"),
     ],
 )
-def test_malformed_bundles(case: str, mutate, message: str) -> None:
+def test_malformed_bundles(
+    case: str, mutate: Callable[[dict[str, Any]], object], message: str
+) -> None:
     doc = copy.deepcopy(_load(case))
     mutate(doc)
     with pytest.raises(MalformedData, match=message):

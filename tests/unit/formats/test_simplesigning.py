@@ -1,4 +1,4 @@
-"""Simple-signing payload: golden bytes (SPEC §1.4) and strict parsing."""
+"""Simple-signing payload: golden bytes (docs/formats.md §1.4) and strict parsing."""
 
 from __future__ import annotations
 

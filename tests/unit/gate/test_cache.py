@@ -24,6 +24,12 @@ def cache(tmp_path: Path, clock: FakeClock) -> VerdictCache:
     return VerdictCache(tmp_path / "cache", ttl_s=600, clock=clock, secret=SECRET)
 
 
+def _directory(cache: VerdictCache) -> Path:
+    """The directory of a cache the ``cache`` fixture built (a file store has one)."""
+    assert cache.directory is not None
+    return cache.directory
+
+
 def test_miss_put_hit(cache: VerdictCache) -> None:
     assert cache.get(NAME, digest(1), FP) is None
     cache.put(NAME, digest(1), FP, Verdict.verified(digest(1), "signed by ci"))
@@ -53,12 +59,12 @@ def test_failures_and_mismatched_verdicts_are_never_written(cache: VerdictCache)
     cache.put(NAME, digest(1), FP, Verdict.failed("unsigned", "none", digest(1)))
     cache.put(NAME, digest(1), FP, Verdict.verified(digest(2)))
     cache.put(NAME, digest(1), FP, Verdict("verified", digest(1), cached=True))
-    assert not cache.directory.exists() or list(cache.directory.iterdir()) == []
+    assert not _directory(cache).exists() or list(_directory(cache).iterdir()) == []
 
 
 def test_corrupt_entries_are_misses_with_a_warning(cache: VerdictCache) -> None:
     cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
-    (entry,) = cache.directory.iterdir()
+    (entry,) = _directory(cache).iterdir()
     for garbage in (
         b"{not json",
         b'{"schema": 1}',
@@ -84,7 +90,7 @@ def test_entry_under_another_key_is_refused(cache: VerdictCache, clock: FakeCloc
 
 def test_entry_file_copied_under_another_key_is_refused(cache: VerdictCache) -> None:
     cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
-    (entry,) = cache.directory.iterdir()
+    (entry,) = _directory(cache).iterdir()
     store = cache.store
     assert isinstance(store, FileStore)
     store.path_for(VerdictCache.entry_key(NAME, digest(2), FP)).write_bytes(entry.read_bytes())
@@ -97,7 +103,7 @@ def test_future_dated_entry_is_a_miss(
 ) -> None:
     future = FakeClock(clock.now)
     future.advance(3600)
-    VerdictCache(cache.directory, ttl_s=600, clock=future, secret=SECRET).put(
+    VerdictCache(_directory(cache), ttl_s=600, clock=future, secret=SECRET).put(
         NAME, digest(1), FP, Verdict.verified(digest(1))
     )
     assert cache.get(NAME, digest(1), FP) is None
@@ -107,7 +113,7 @@ def test_future_dated_entry_is_a_miss(
 def test_atomic_write_leaves_no_temporary_files(cache: VerdictCache) -> None:
     for n in range(5):
         cache.put(NAME, digest(n), FP, Verdict.verified(digest(n)))
-    names = sorted(p.name for p in cache.directory.iterdir())
+    names = sorted(p.name for p in _directory(cache).iterdir())
     assert len(names) == 5 and not any(n.startswith(".tmp-") for n in names)
 
 
@@ -143,7 +149,7 @@ def test_from_settings(tmp_path: Path) -> None:
 )
 def test_any_corrupt_entry_is_a_miss_with_a_warning(cache: VerdictCache, garbage: bytes) -> None:
     cache.put(NAME, digest(1), FP, Verdict.verified(digest(1)))
-    (entry,) = cache.directory.iterdir()
+    (entry,) = _directory(cache).iterdir()
     entry.write_bytes(garbage)
     assert cache.get(NAME, digest(1), FP) is None
     assert cache.warnings

@@ -103,7 +103,7 @@ def test_unknown_environment_lists_known_ones(tmp_path: Path) -> None:
     [
         (
             "keys: [k]\nenvironments:\n  dev:\n    versions: v.yaml\n    softFail: 'yes'\n",
-            r"sealgate\.yaml:5: environments\.dev\.softFail: 'yes' is not of type 'boolean'",
+            r'sealgate\.yaml:5: environments\.dev\.softFail: "yes" is not of type "boolean"',
         ),
         (
             "keys: [k]\nenvironments:\n  dev:\n    versions: v.yaml\n    softfail: true\n",
@@ -152,7 +152,8 @@ def test_loopback_insecure_registries(tmp_path: Path) -> None:
 
 def test_env_without_keys_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(
-        ConfigError, match=r"sealgate\.yaml:2: environment 'dev' has no keys and no policies"
+        ConfigError,
+        match=r"sealgate\.yaml:2: environment 'dev' has no keys, identities or policies",
     ):
         load_config(write(tmp_path, "environments:\n  dev: {versions: v}\n"))
 

@@ -124,7 +124,11 @@ def test_verdicts_from_decisions(tmp_path: Path, keys: tuple[str, str]) -> None:
         ("timeout", "unreachable"),
         ("something-new", "wrong-key"),
     ]:
-        decision = decide(image, IMPLICIT_POD, policies, lambda _r, x=reason: failing(x))
+
+        def check(_requirement: Requirement, reason: str = reason) -> RequirementOutcome:
+            return failing(reason)
+
+        decision = decide(image, IMPLICIT_POD, policies, check)
         verdict = verdict_for(decision, digest(1))
         assert (verdict.status, verdict.reason) == ("failed", expected)
         assert f"{reason} happened" in verdict.message
@@ -135,3 +139,21 @@ def test_verdicts_from_decisions(tmp_path: Path, keys: tuple[str, str]) -> None:
     verdict = verdict_for(decide(image, IMPLICIT_POD, policies, passing), digest(1))
     assert verdict.ok
     assert "signed by key sha256:abcd" in verdict.message
+
+
+def test_a_pass_on_a_certificate_valid_now_is_not_cached_past_it(
+    tmp_path: Path, keys: tuple[str, str]
+) -> None:
+    from datetime import UTC, datetime
+
+    a, b = keys
+    policies = trust_policy_set(make_env(tmp_path, trust=TrustSection(keys=(a, b))))
+    end = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def passing(requirement: Requirement) -> RequirementOutcome:
+        return RequirementOutcome(requirement.label, True, "signed", not_after=end)
+
+    image = f"reg.example/app@{digest(1)}"
+    verdict = verdict_for(decide(image, IMPLICIT_POD, policies, passing), digest(1))
+    assert verdict.ok
+    assert verdict.not_after == end

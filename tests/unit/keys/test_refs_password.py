@@ -62,11 +62,16 @@ def test_huge_file_capped(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "ref", ["k8s://ns/secret", "https://example.com/key.pub", "awskms:///alias", "pkcs11:token=x"]
+    "ref", ["k8s://ns/secret", "https://example.com/key.pub", "awskms:///alias"]
 )
 def test_unsupported_schemes(ref: str) -> None:
     with pytest.raises(UsageError, match="not supported"):
         read_key_ref(ref)
+
+
+def test_pkcs11_reference_is_not_read_as_key_material() -> None:
+    with pytest.raises(UsageError, match="key in a token"):
+        read_key_ref("pkcs11:token=x;object=y")
 
 
 def test_password_env_set_even_empty(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -38,11 +38,13 @@ def _ok(request: httpx.Request) -> httpx.Response:
 class _RecordingRegistry(FakeRegistry):
     seen: list[Deadline]
 
+    @contextmanager
     def open_manifest(
         self, ref: Reference, reference: str | None, *, deadline: Deadline
-    ) -> AbstractContextManager[Body]:
+    ) -> Iterator[Body]:
         self.seen.append(deadline)
-        return super().open_manifest(ref, reference, deadline=deadline)
+        with super().open_manifest(ref, reference, deadline=deadline) as body:
+            yield body
 
 
 def test_with_deadline_carries_the_deadline_to_the_backend_and_shares_it() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import httpx
 
@@ -17,6 +18,7 @@ from sealgate.policy import PolicySet
 from sealgate.proxy import ProxyApp, ProxyJudge, ProxySettings
 from sealgate.proxy.routes import ProtectGlobs
 
+T = TypeVar("T")
 UPSTREAM = "http://upstream.test:5000"
 MANIFEST = json.dumps(
     {
@@ -71,11 +73,11 @@ def make_app(verdict: Verdict | Exception) -> tuple[ProxyApp, list[Reference]]:
     return ProxyApp(passthrough, decider, ProxySettings(ProtectGlobs(["prod/**"]))), asked
 
 
-def call(app: ProxyApp, use: Callable[[httpx.AsyncClient], object]) -> object:
-    async def go() -> object:
-        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+def call(app: ProxyApp, use: Callable[[httpx.AsyncClient], Awaitable[T]]) -> T:
+    async def go() -> T:
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://proxy.test:5050") as c:
-            return await use(c)  # type: ignore[misc]
+            return await use(c)
 
     return asyncio.run(go())
 
@@ -83,13 +85,15 @@ def call(app: ProxyApp, use: Callable[[httpx.AsyncClient], object]) -> object:
 def test_a_bearer_realm_on_the_upstream_is_served_through_the_proxy() -> None:
     app, _ = make_app(Verdict.verified(DIGEST))
 
-    async def dance(client: httpx.AsyncClient) -> tuple[httpx.Response, ...]:
+    async def dance(
+        client: httpx.AsyncClient,
+    ) -> tuple[httpx.Response, httpx.Response, httpx.Response]:
         before = await client.get("/auth/token?service=upstream")
         challenge = await client.get("/v2/")
         token = await client.get("/auth/token?service=upstream&scope=repository:a:pull")
         return before, challenge, token
 
-    before, challenge, token = call(app, dance)  # type: ignore[misc]
+    before, challenge, token = call(app, dance)
     assert before.status_code == 404  # not forwarded until the upstream named it a realm
     assert challenge.status_code == 401
     assert challenge.headers["www-authenticate"] == (
@@ -101,44 +105,44 @@ def test_a_bearer_realm_on_the_upstream_is_served_through_the_proxy() -> None:
 def test_upload_locations_come_back_through_the_proxy() -> None:
     app, _ = make_app(Verdict.verified(DIGEST))
     answer = call(app, lambda c: c.post("/v2/a/blobs/uploads/"))
-    assert answer.status_code == 202  # type: ignore[attr-defined]
-    location = answer.headers["location"]  # type: ignore[attr-defined]
+    assert answer.status_code == 202
+    location = answer.headers["location"]
     assert location == "http://proxy.test:5050/v2/a/blobs/uploads/u1?_s=1"
 
 
 def test_protected_pulls_serve_only_what_the_judge_admits() -> None:
     app, asked = make_app(Verdict.verified(DIGEST, "signed"))
     served = call(app, lambda c: c.get("/v2/prod/app/manifests/v1"))
-    assert served.status_code == 200 and served.content == MANIFEST  # type: ignore[attr-defined]
-    assert served.headers["docker-content-digest"] == DIGEST  # type: ignore[attr-defined]
+    assert served.status_code == 200 and served.content == MANIFEST
+    assert served.headers["docker-content-digest"] == DIGEST
     assert [str(ref) for ref in asked] == [f"upstream.test:5000/prod/app@{DIGEST}"]
 
     refusing, _ = make_app(Verdict.failed("wrong-key", "signed by someone else", DIGEST))
     refused = call(refusing, lambda c: c.get("/v2/prod/app/manifests/v1"))
-    assert refused.status_code == 412  # type: ignore[attr-defined]
-    [error] = refused.json()["errors"]  # type: ignore[attr-defined]
+    assert refused.status_code == 412
+    [error] = refused.json()["errors"]
     assert error["code"] == "DENIED" and "signed by someone else" in error["message"]
     # Unprotected repositories are not judged at all.
     public = call(refusing, lambda c: c.get("/v2/public/app/manifests/v1"))
-    assert public.status_code == 200  # type: ignore[attr-defined]
+    assert public.status_code == 200
 
 
 def test_bytes_that_do_not_match_the_digest_asked_or_come_encoded_are_refused() -> None:
     app, asked = make_app(Verdict.verified(DIGEST))
     other = "sha256:" + "f" * 64
     mismatch = call(app, lambda c: c.get(f"/v2/prod/app/manifests/{other}"))
-    assert mismatch.status_code == 502  # type: ignore[attr-defined]
+    assert mismatch.status_code == 502
     encoded = call(app, lambda c: c.get("/v2/prod/app/manifests/gz"))
-    assert encoded.status_code == 412  # type: ignore[attr-defined]
-    assert "encoded" in encoded.text  # type: ignore[attr-defined]
+    assert encoded.status_code == 412
+    assert "encoded" in encoded.text
     sha512 = call(app, lambda c: c.get("/v2/prod/app/manifests/sha512:" + "a" * 128))
-    assert sha512.status_code == 412  # type: ignore[attr-defined]
+    assert sha512.status_code == 412
     assert asked == []
 
 
 def test_a_judge_that_breaks_refuses() -> None:
     app, asked = make_app(RuntimeError("bug"))
     refused = call(app, lambda c: c.get("/v2/prod/app/manifests/v1"))
-    assert refused.status_code == 412  # type: ignore[attr-defined]
-    assert refused.json()["errors"][0]["detail"]["reason"] == "internal"  # type: ignore[attr-defined]
+    assert refused.status_code == 412
+    assert refused.json()["errors"][0]["detail"]["reason"] == "internal"
     assert len(asked) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -17,24 +18,31 @@ from sealgate.sigstore_checks import (
     verify_certificate_chain,
 )
 from sealgate.trust import CertificateAuthority, TimeRange
-from tests.support.pki import OTHERNAME, T0, der_utf8, make_ca, make_leaf
+from tests.support.pki import OTHERNAME, T0, Issued, der_utf8, make_ca, make_leaf
 
 AT = T0 + timedelta(minutes=5)
 
 
+#: A root CA and an intermediate it issued.
+Hierarchy = tuple[Issued, Issued]
+
+
 @pytest.fixture(scope="module")
-def hierarchy():
+def hierarchy() -> Hierarchy:
     root = make_ca("root")
     intermediate = make_ca("intermediate", parent=root)
     return root, intermediate
 
 
-def _ca(hierarchy, **kw) -> CertificateAuthority:
+def _ca(hierarchy: Hierarchy, valid_for: TimeRange | None = None) -> CertificateAuthority:
     root, intermediate = hierarchy
-    return CertificateAuthority(root=root.cert, intermediates=(intermediate.cert,), **kw)
+    window = TimeRange.unbounded() if valid_for is None else valid_for
+    return CertificateAuthority(
+        root=root.cert, intermediates=(intermediate.cert,), valid_for=window
+    )
 
 
-def test_chain_validates_at_the_signing_time_not_now(hierarchy) -> None:
+def test_chain_validates_at_the_signing_time_not_now(hierarchy: Hierarchy) -> None:
     leaf = make_leaf(hierarchy[1]).cert
     verified = verify_certificate_chain(leaf, [_ca(hierarchy)], at=AT)
     assert [c.subject for c in verified.chain][1:] == [
@@ -51,7 +59,7 @@ def test_chain_validates_at_the_signing_time_not_now(hierarchy) -> None:
         check_valid_at(leaf, T0 - timedelta(seconds=1))
 
 
-def test_intermediates_from_the_signature_help_but_never_anchor(hierarchy) -> None:
+def test_intermediates_from_the_signature_help_but_never_anchor(hierarchy: Hierarchy) -> None:
     root, intermediate = hierarchy
     leaf = make_leaf(intermediate).cert
     roots_only = CertificateAuthority(root=root.cert)
@@ -68,7 +76,7 @@ def test_intermediates_from_the_signature_help_but_never_anchor(hierarchy) -> No
         )
 
 
-def test_ca_validity_window_is_closed(hierarchy) -> None:
+def test_ca_validity_window_is_closed(hierarchy: Hierarchy) -> None:
     leaf = make_leaf(hierarchy[1]).cert
     window = _ca(hierarchy, valid_for=TimeRange(T0 - timedelta(days=1), AT))
     verify_certificate_chain(leaf, [window], at=AT)
@@ -87,18 +95,18 @@ def test_ca_validity_window_is_closed(hierarchy) -> None:
         ),
     ],
 )
-def test_leaf_profile(hierarchy, kwargs, message) -> None:
+def test_leaf_profile(hierarchy: Hierarchy, kwargs: dict[str, Any], message: str) -> None:
     leaf = make_leaf(hierarchy[1], **kwargs).cert
     with pytest.raises(UntrustedChain, match=message):
         verify_certificate_chain(leaf, [_ca(hierarchy)], at=AT)
 
 
-def test_no_eku_means_any_usage_as_in_go(hierarchy) -> None:
+def test_no_eku_means_any_usage_as_in_go(hierarchy: Hierarchy) -> None:
     leaf = make_leaf(hierarchy[1], eku=[]).cert
     verify_certificate_chain(leaf, [_ca(hierarchy)], at=AT)
 
 
-def test_identity_claims_email_uri_othername_not_dns(hierarchy) -> None:
+def test_identity_claims_email_uri_othername_not_dns(hierarchy: Hierarchy) -> None:
     leaf = make_leaf(
         hierarchy[1],
         sans=[
@@ -130,18 +138,20 @@ def test_identity_claims_email_uri_othername_not_dns(hierarchy) -> None:
     ("v1", "v2", "issuer"),
     [("https://a", None, "https://a"), (None, "https://b", "https://b"), (None, None, "")],
 )
-def test_issuer_from_either_extension(hierarchy, v1, v2, issuer) -> None:
+def test_issuer_from_either_extension(
+    hierarchy: Hierarchy, v1: str | None, v2: str | None, issuer: str
+) -> None:
     leaf = make_leaf(hierarchy[1], oidc_issuer_v1=v1, oidc_issuer_v2=v2).cert
     assert certificate_identity(leaf).issuer == issuer
 
 
-def test_disagreeing_issuer_extensions_are_malformed(hierarchy) -> None:
+def test_disagreeing_issuer_extensions_are_malformed(hierarchy: Hierarchy) -> None:
     leaf = make_leaf(hierarchy[1], oidc_issuer_v1="https://a", oidc_issuer_v2="https://b").cert
     with pytest.raises(MalformedData):
         certificate_identity(leaf)
 
 
-def test_regexps_are_go_re2_unanchored_searches(hierarchy) -> None:
+def test_regexps_are_go_re2_unanchored_searches(hierarchy: Hierarchy) -> None:
     leaf = make_leaf(hierarchy[1]).cert  # dev@example.com, https://issuer.example
     match_identity(leaf, IdentityPolicy(identity_regexp="example", issuer_regexp="issuer"))
     match_identity(leaf, IdentityPolicy(identity_regexp=r"^dev@example\.com$", issuer_regexp="."))
@@ -163,7 +173,7 @@ def test_subject_and_issuer_criteria_are_both_required() -> None:
         IdentityPolicy(identity="a@b")
 
 
-def test_github_workflow_extensions(hierarchy) -> None:
+def test_github_workflow_extensions(hierarchy: Hierarchy) -> None:
     trigger = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.2")
     repo = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.5")
     leaf = make_leaf(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,14 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from sealgate.errors import ConfigError, KeyMaterialError
 from sealgate.trust import (
     LogKey,
     TimeRange,
+    TrustedRoot,
     bundled_trusted_root,
     load_trusted_root,
     parse_ca_set,
@@ -38,11 +41,11 @@ def doc() -> dict[str, Any]:
     return loaded
 
 
-def _parse(doc: dict[str, Any]):
+def _parse(doc: dict[str, Any]) -> TrustedRoot:
     return parse_trusted_root(json.dumps(doc).encode())
 
 
-def test_production_root_shape(doc) -> None:
+def test_production_root_shape(doc: dict[str, Any]) -> None:
     root = _parse(doc)
     assert [k.key_details for k in root.tlogs] == ["PKIX_ECDSA_P256_SHA_256", "PKIX_ED25519"]
     assert (
@@ -87,14 +90,16 @@ def test_bundled_roots_match_the_vendored_copy_shape() -> None:
         ),
     ],
 )
-def test_malformed_roots_are_config_errors(doc, mutate, message) -> None:
+def test_malformed_roots_are_config_errors(
+    doc: dict[str, Any], mutate: Callable[[dict[str, Any]], object], message: str
+) -> None:
     broken = copy.deepcopy(doc)
     mutate(broken)
     with pytest.raises(ConfigError, match=message):
         _parse(broken)
 
 
-def test_unusable_key_types_are_skipped_and_null_end_is_open(doc) -> None:
+def test_unusable_key_types_are_skipped_and_null_end_is_open(doc: dict[str, Any]) -> None:
     doc["tlogs"][1]["publicKey"]["keyDetails"] = "ML_DSA_65"
     doc["tlogs"][0]["publicKey"]["validFor"]["end"] = None
     root = _parse(doc)
@@ -118,7 +123,7 @@ def test_time_ranges_are_closed() -> None:
             parse_rfc3339(bad, "t")
 
 
-def _spki(key: Any) -> bytes:
+def _spki(key: PublicKeyTypes) -> bytes:
     return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -166,7 +171,7 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
         load_trusted_root(big)
 
 
-def test_mutated_roots_parse_or_fail_as_config_errors(doc) -> None:
+def test_mutated_roots_parse_or_fail_as_config_errors(doc: dict[str, Any]) -> None:
     from tests.interop.test_keyless_mutations import _mutate
 
     rng = random.Random("trusted-root")  # noqa: S311 - reproducible test mutations

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sealgate.checks.authorities import KeyAuthority
 from sealgate.checks.conditions import Condition, compile_condition
+from sealgate.checks.keyless_identity import IdentitySpec, KeylessAuthority
 from sealgate.checks.tlog import RekorKey, TlogPolicy, load_rekor_keys
 from sealgate.errors import ConfigError, InputError, SealgateError, UsageError
 from sealgate.formats.predicates import resolve_predicate_type
@@ -18,7 +19,9 @@ from sealgate.trust import TrustedRoot
 __all__ = [
     "LoadOptions",
     "condition",
+    "identity_spec",
     "key_authority",
+    "keyless_authority",
     "kyverno_pattern",
     "predicate_type",
     "rekor_keys_from_pem",
@@ -148,3 +151,56 @@ def repository(node: Node) -> str:
     if ref.digest or ref.layout or text.rsplit("/", 1)[-1].count(":"):
         node.fail("must name a repository (registry/path), without tag or digest")
     return text
+
+
+def identity_spec(node: Node) -> IdentitySpec:
+    """A keyless identity: issuer/subject, exact or as Go (RE2) regular expressions.
+
+    Raises:
+        ConfigError: Both the exact and the regexp form of one field, or a bad regexp.
+    """
+    fields = node.fields({"issuer", "subject", "issuerRegExp", "subjectRegExp"})
+    values = {k: fields[k].string() for k in fields}
+    if "issuer" in values and "issuerRegExp" in values:
+        node.fail("issuer and issuerRegExp are mutually exclusive")
+    if "subject" in values and "subjectRegExp" in values:
+        node.fail("subject and subjectRegExp are mutually exclusive")
+    try:
+        return IdentitySpec(
+            values.get("issuer", ""),
+            values.get("subject", ""),
+            values.get("issuerRegExp", ""),
+            values.get("subjectRegExp", ""),
+        )
+    except ConfigError as err:
+        node.fail(err.message)
+
+
+def keyless_authority(
+    node: Node,
+    name: str,
+    identities: tuple[IdentitySpec, ...],
+    options: LoadOptions,
+    *,
+    roots_pem: bytes | None = None,
+    ignore_sct: bool = False,
+    ct_keys: tuple[RekorKey, ...] = (),
+    url: str = "",
+) -> KeylessAuthority:
+    """A keyless authority with the caller's trust material, its errors located at ``node``.
+
+    Raises:
+        ConfigError: No identity, or CA certificates (``ca-cert``, ``roots``) that are not PEM.
+    """
+    root = options.keyless_root()
+    try:
+        return KeylessAuthority(
+            name,
+            identities,
+            trusted_root=root.with_ctlogs(ct_keys) if ct_keys else root,
+            roots_pem=roots_pem,
+            ignore_sct=ignore_sct,
+            url=url,
+        )
+    except ConfigError as err:
+        node.fail(err.message)

@@ -19,12 +19,14 @@ import re
 
 from sealgate.checks.authorities import Authority, StaticAuthority
 from sealgate.checks.conditions import StatementCondition
-from sealgate.checks.keyless_identity import IdentitySpec, KeylessAuthority
+from sealgate.checks.keyless_identity import KeylessAuthority
 from sealgate.checks.tlog import TlogPolicy
 from sealgate.errors import ConfigError
 from sealgate.policy.loaders._common import (
     LoadOptions,
+    identity_spec,
     key_authority,
+    keyless_authority,
     predicate_type,
     repository,
     sigstore_glob,
@@ -40,10 +42,19 @@ from sealgate.policy.resources import (
     SigstoreResourceMatch,
 )
 
-__all__ = ["API_VERSIONS", "KIND", "label_selector", "load_cluster_image_policy"]
+__all__ = [
+    "API_VERSIONS",
+    "KIND",
+    "MUTATE_ANNOTATION",
+    "label_selector",
+    "load_cluster_image_policy",
+]
 
 API_VERSIONS = ("policy.sigstore.dev/v1alpha1", "policy.sigstore.dev/v1beta1")
 KIND = "ClusterImagePolicy"
+#: sealgate's option on a ClusterImagePolicy: the admission webhook pins matched images to the
+#: digest it verified (policy-controller has no per-policy switch for this).
+MUTATE_ANNOTATION = "sealgate.dev/mutate-digest"
 
 _PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.DOTALL)
 _SECRETS = "this build reads keys written inline in the policy only (use key.data)"
@@ -103,24 +114,6 @@ def _keys(node: Node, name: str) -> list[Authority]:
     ]
 
 
-def _identity(node: Node) -> IdentitySpec:
-    fields = node.fields({"issuer", "subject", "issuerRegExp", "subjectRegExp"})
-    values = {k: fields[k].string() for k in fields}
-    if "issuer" in values and "issuerRegExp" in values:
-        node.fail("issuer and issuerRegExp are mutually exclusive")
-    if "subject" in values and "subjectRegExp" in values:
-        node.fail("subject and subjectRegExp are mutually exclusive")
-    try:
-        return IdentitySpec(
-            values.get("issuer", ""),
-            values.get("subject", ""),
-            values.get("issuerRegExp", ""),
-            values.get("subjectRegExp", ""),
-        )
-    except ConfigError as err:
-        node.fail(err.message)
-
-
 def _keyless(node: Node, name: str, options: LoadOptions) -> KeylessAuthority:
     fields = node.fields(
         {"url", "identities", "ca-cert", "insecureIgnoreSCT"},
@@ -143,19 +136,14 @@ def _keyless(node: Node, name: str, options: LoadOptions) -> KeylessAuthority:
     if "url" in fields and "ca-cert" in fields:
         node.fail("url and ca-cert are mutually exclusive")
     ignore_sct = fields["insecureIgnoreSCT"].boolean() if "insecureIgnoreSCT" in fields else False
-    identities = tuple(_identity(i) for i in fields["identities"].items(allow_empty=False))
+    identities = tuple(identity_spec(i) for i in fields["identities"].items(allow_empty=False))
     url = (
         fields["url"].string()
         if "url" in fields
         else ("" if roots else "https://fulcio.sigstore.dev")
     )
-    return KeylessAuthority(
-        name,
-        identities,
-        trusted_root=options.keyless_root(),
-        roots_pem=roots,
-        ignore_sct=ignore_sct,
-        url=url,
+    return keyless_authority(
+        node, name, identities, options, roots_pem=roots, ignore_sct=ignore_sct, url=url
     )
 
 
@@ -270,6 +258,13 @@ def load_cluster_image_policy(root: Node, options: LoadOptions) -> list[ImagePol
         required={"name"},
     )
     name = meta["name"].string()
+    mutate = False
+    if "annotations" in meta:
+        annotations = meta["annotations"].string_map()
+        choice = annotations.get(MUTATE_ANNOTATION, "false")
+        if choice not in ("true", "false"):
+            meta["annotations"].fail(f'{MUTATE_ANNOTATION} must be "true" or "false"')
+        mutate = choice == "true"
     spec = top["spec"].fields(
         {"images", "authorities", "policy", "mode", "match"}, required={"images", "authorities"}
     )
@@ -311,5 +306,6 @@ def load_cluster_image_policy(root: Node, options: LoadOptions) -> list[ImagePol
             mode="warn" if mode == "warn" else "enforce",
             match=match,
             script=script,
+            mutate_digest=mutate,
         )
     ]

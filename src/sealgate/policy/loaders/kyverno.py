@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 
 from sealgate.checks.authorities import Authority
-from sealgate.checks.keyless_identity import CertificateAuthority, IdentitySpec, KeylessAuthority
+from sealgate.checks.keyless_identity import CertificateAuthority, IdentitySpec
 from sealgate.checks.tlog import RekorKey, TlogPolicy
 from sealgate.errors import ConfigError
 from sealgate.policy.kyverno_conditions import (
@@ -38,6 +38,7 @@ from sealgate.policy.kyverno_conditions import (
 from sealgate.policy.loaders._common import (
     LoadOptions,
     key_authority,
+    keyless_authority,
     kyverno_pattern,
     predicate_type,
     rekor_keys_from_pem,
@@ -213,16 +214,17 @@ def _entry(
         except ConfigError as err:
             spec.fail(err.message)
         roots = keyless["roots"].string().encode() if "roots" in keyless else None
+        authority = keyless_authority(
+            spec,
+            f"{label}.keyless",
+            (identity,),
+            options,
+            roots_pem=roots,
+            ignore_sct=ignore_sct,
+            ct_keys=ct_keys,
+        )
         return (
-            [
-                KeylessAuthority(
-                    f"{label}.keyless",
-                    (identity,),
-                    trusted_root=options.keyless_root().with_ctlogs(ct_keys),
-                    roots_pem=roots,
-                    ignore_sct=ignore_sct,
-                )
-            ],
+            [authority],
             _rekor(keyless.get("rekor"), options),
             annotations,
             where,
@@ -466,6 +468,7 @@ def _verify_images(  # noqa: PLR0912, PLR0917 - one branch per field; internal h
         exclude=exclude,
         require_digest=verify_digest and not mutate,
         notes=("mutateDigest: Kyverno would pin the image to its digest",) if mutate else (),
+        mutate_digest=mutate,
     )
 
 

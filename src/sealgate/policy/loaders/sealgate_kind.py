@@ -14,11 +14,16 @@ every field; a field not listed there is refused::
       authorities:
         - name: release
           key: {data: "-----BEGIN PUBLIC KEY-----..."}
+        - name: ci
+          keyless:                               # a Fulcio certificate naming this identity
+            identities: [{issuer: "https://token.actions.githubusercontent.com",
+                          subjectRegExp: "^https://github.com/acme/"}]
         - name: legacy
           static: {action: pass}
       threshold: 1                               # distinct authorities
       tlog: {required: true, rekorKeys: ["-----BEGIN PUBLIC KEY-----..."]}
       annotations: {env: prod}
+      mutateDigest: true                         # the webhook pins images to their digest
       attestations:
         - name: sbom
           predicateType: cyclonedx
@@ -30,12 +35,15 @@ every field; a field not listed there is refused::
 from __future__ import annotations
 
 from sealgate.checks.authorities import Authority, StaticAuthority
+from sealgate.checks.keyless_identity import KeylessAuthority
 from sealgate.checks.tlog import TlogPolicy
 from sealgate.errors import ConfigError
 from sealgate.policy.loaders._common import (
     LoadOptions,
     condition,
+    identity_spec,
     key_authority,
+    keyless_authority,
     predicate_type,
     rekor_keys_from_pem,
     sigstore_glob,
@@ -51,12 +59,24 @@ API_VERSION = "sealgate.dev/v1alpha1"
 KIND = "ImagePolicy"
 
 
-def _authority(node: Node, index: int) -> Authority:
-    fields = node.fields({"name", "key", "static"}, required={"name"})
+def _keyless(node: Node, name: str, options: LoadOptions) -> KeylessAuthority:
+    fields = node.fields({"identities", "caCert", "insecureIgnoreSCT"}, required={"identities"})
+    identities = tuple(identity_spec(i) for i in fields["identities"].items(allow_empty=False))
+    roots = fields["caCert"].string().encode("utf-8") if "caCert" in fields else None
+    ignore_sct = fields["insecureIgnoreSCT"].boolean() if "insecureIgnoreSCT" in fields else False
+    return keyless_authority(
+        node, name, identities, options, roots_pem=roots, ignore_sct=ignore_sct
+    )
+
+
+def _authority(node: Node, index: int, options: LoadOptions) -> Authority:
+    fields = node.fields({"name", "key", "keyless", "static"}, required={"name"})
     name = fields["name"].string()
-    kinds = [k for k in ("key", "static") if k in fields]
+    kinds = [k for k in ("key", "keyless", "static") if k in fields]
     if len(kinds) != 1:
-        node.fail("exactly one of key or static is required")
+        node.fail("exactly one of key, keyless or static is required")
+    if "keyless" in fields:
+        return _keyless(fields["keyless"], name, options)
     if "key" in fields:
         key = fields["key"].fields({"data"}, required={"data"})
         return key_authority(key["data"], name)
@@ -134,6 +154,7 @@ def load_sealgate_policy(root: Node, options: LoadOptions) -> list[ImagePolicy]:
             "tlog",
             "annotations",
             "attestations",
+            "mutateDigest",
         },
         required={"images", "authorities"},
     )
@@ -142,7 +163,8 @@ def load_sealgate_policy(root: Node, options: LoadOptions) -> list[ImagePolicy]:
         for item in spec["images"].items(allow_empty=False)
     )
     authorities = [
-        _authority(item, i) for i, item in enumerate(spec["authorities"].items(allow_empty=False))
+        _authority(item, i, options)
+        for i, item in enumerate(spec["authorities"].items(allow_empty=False))
     ]
     named: dict[str, Authority] = {}
     for item, authority in zip(spec["authorities"].items(), authorities, strict=True):
@@ -174,5 +196,6 @@ def load_sealgate_policy(root: Node, options: LoadOptions) -> list[ImagePolicy]:
             groups=(RequirementGroup("authorities", (Requirement("authorities", policy),)),),
             mode="warn" if mode == "warn" else "enforce",
             match=_match(spec["match"]) if "match" in spec else None,
+            mutate_digest=spec["mutateDigest"].boolean() if "mutateDigest" in spec else False,
         )
     ]
