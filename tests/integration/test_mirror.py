@@ -19,6 +19,7 @@ from sealgate.workflows.attachments import fetch_attachment_layers
 from sealgate.workflows.targets import attachment_ref
 from tests.integration.conftest import PASSWORD, REGISTRY_PASSWORD, RunningRegistry
 from tests.support.cli import Result, run
+from tests.support.fault_proxy import fault_proxy
 from tests.support.images import build_image, build_index, push_image, push_index
 from tests.support.registry_front import Action, Forward, Plan, Reset, running_front
 from tests.support.sigstore_services import SigstoreServices
@@ -350,3 +351,52 @@ def test_bad_config_names_file_and_line(tmp_path: Path, keys: dict[str, Path]) -
     assert f"{config}:4" in done.err and "sbom" in done.err
     both = mirror("--config", str(config), "a.example/x:1", "b.example/y", home=tmp_path)
     assert both.code == 64 and "not both" in both.err
+
+
+def test_under_upstream_faults_nothing_incomplete_is_signed(
+    registry: RunningRegistry,
+    auth_registry: RunningRegistry,
+    client: RegistryClient,
+    repo: str,
+    keys: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    digests = {}
+    for n in range(6):
+        digests[n] = push_image(client, registry.ref(f"{repo}/img{n}", "v1"), build_image())
+    write_auth(tmp_path, auth_registry)
+    base = f"{auth_registry.host}/mirror/{repo.rsplit('/', 1)[-1]}"
+    with fault_proxy(registry.host, seed=7, rate=0.5) as front:
+        config = tmp_path / "mirror.yaml"
+        config.write_text(
+            "images:\n"
+            + "".join(
+                f"  - {{source: '{front.host}/{repo}/img{n}:v1', target: '{base}/img{n}'}}\n"
+                for n in digests
+            )
+        )
+        done = mirror(
+            "--config", str(config), "--concurrency", "1", home=tmp_path, key=keys["first"]
+        )
+        injected = sum(front.plan.injected.values())  # type: ignore[attr-defined]
+
+    assert injected > 0
+    statuses = [r["status"] for r in results(done)]
+    # Retries (idempotent reads, a blob cut short) carry most images through; whatever
+    # failed must carry no signature, whatever is mirrored must verify.
+    assert set(statuses) <= {"mirrored", "failed"} and "mirrored" in statuses, statuses
+    with mirror_client(auth_registry, tmp_path) as target_client:
+        for n, digest in digests.items():
+            pinned = Reference.parse(f"{base}/img{n}@{digest}")
+            signed = fetch_attachment_layers(target_client, attachment_ref(pinned, "sig"))
+            if statuses[n] == "mirrored":
+                assert target_client.resolve(Reference.parse(f"{base}/img{n}:v1")).digest == digest
+                assert (
+                    verify(auth_registry, keys["first.pub"], f"{base}/img{n}:v1", tmp_path).code
+                    == 0
+                )
+            else:
+                assert signed == [], f"img{n} failed but carries a signature"
+                assert (
+                    target_client.get_manifest_or_none(Reference.parse(f"{base}/img{n}:v1")) is None
+                )
