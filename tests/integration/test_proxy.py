@@ -23,6 +23,7 @@ from tests.support.images import build_image, build_index, push_image, push_inde
 from tests.support.proxy import RunningProxy, running_proxy, skopeo, skopeo_pull
 from tests.support.registry_front import Action, Answer, Forward, running_front
 from tests.support.registry_server import make_test_ca
+from tests.support.token_registry import token_registry
 
 
 def _config(tmp_path: Path, **extra: object) -> ClientConfig:
@@ -351,3 +352,46 @@ def test_the_proxy_serves_tls(
         assert refused.code != 0 and "refused by policy (unsigned)" in refused.err
         untrusted = skopeo("inspect", "--raw", f"{image}:v1", home=tmp_path)
         assert untrusted.code != 0 and "certificate" in untrusted.err
+
+
+def test_bearer_token_auth_passes_through_to_the_realm(
+    keys: dict[str, Path], space: str, tmp_path: Path
+) -> None:
+    creds = {"username": REGISTRY_USER, "password": REGISTRY_PASSWORD}
+    with token_registry(tmp_path / "token-registry", REGISTRY_USER, REGISTRY_PASSWORD) as upstream:
+        with RegistryClient(_config(tmp_path, **creds)) as authed:
+            signed = Reference.parse(f"{upstream.host}/prod/{space}/app:v1")
+            push_image(authed, signed, build_image())
+            push_image(authed, signed.with_tag("unsigned"), build_image())
+        env = {
+            "COSIGN_PASSWORD": PASSWORD,
+            "SEALGATE_REGISTRY_USERNAME": REGISTRY_USER,
+            "SEALGATE_REGISTRY_PASSWORD": REGISTRY_PASSWORD,
+        }
+        done = run(["sign", "--key", str(keys["first"]), str(signed)], env, home=str(tmp_path))
+        assert done.code == 0, done.err
+        policy = cip(tmp_path / "policy.yaml", upstream.host, keys["first.pub"])
+        with running_proxy(
+            f"http://{upstream.host}", policy, ("prod/**",), _config(tmp_path, **creds)
+        ) as proxy:
+            # The realm is on another origin: the challenge comes back as the registry sent it.
+            with httpx.Client(base_url=f"http://{proxy.host}") as http:
+                challenge = http.get("/v2/").headers["www-authenticate"]
+            assert challenge.startswith(f'Bearer realm="{upstream.realm}"')
+            before = len(upstream.issued)
+            login = f"{REGISTRY_USER}:{REGISTRY_PASSWORD}"
+            pulled = skopeo_pull(
+                proxy, f"prod/{space}/app:v1", tmp_path / "ok", "--src-creds", login
+            )
+            assert pulled.code == 0, pulled.err
+            # skopeo got its own token from the realm, and the proxy forwarded it upstream.
+            assert any(
+                user == REGISTRY_USER and f"repository:prod/{space}/app:pull" in scopes
+                for user, scopes in upstream.issued[before:]
+            )
+            refused = skopeo_pull(
+                proxy, f"prod/{space}/app:unsigned", tmp_path / "no", "--src-creds", login
+            )
+            assert refused.code != 0 and "refused by policy (unsigned)" in refused.err
+            anonymous = skopeo_pull(proxy, f"prod/{space}/app:v1", tmp_path / "anon")
+            assert anonymous.code != 0 and "refused by policy" not in anonymous.err
