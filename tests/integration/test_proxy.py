@@ -250,6 +250,8 @@ def test_upstream_and_verification_failures_refuse(
         httpx.Client(base_url=f"http://{gone.host}") as http,
     ):
         down = http.get(f"/v2/prod/{space}/app/manifests/v1")
+        head = http.head(f"/v2/prod/{space}/app/manifests/v1")
+    assert head.status_code == 502 and head.content == b""
     assert down.status_code == 502 and down.json()["errors"][0]["code"] == "UNAVAILABLE"
 
 

@@ -187,13 +187,15 @@ class ProxyApp:
         route: Route,
         headers: list[tuple[str, str]],
         body: AsyncIterator[bytes] | bytes | None,
+        *,
+        head: bool,
     ) -> UpstreamAnswer | None:
+        """Send the request upstream, or answer 502 (no body for a client's HEAD) and None."""
         try:
             return await self.upstream.open(method, route.target, headers, body)
         except SealgateError as error:
-            await _send_error(
-                send, 502, "UNAVAILABLE", f"sealgate proxy: {error.message}", head=method == "HEAD"
-            )
+            message = f"sealgate proxy: {error.message}"
+            await _send_error(send, 502, "UNAVAILABLE", message, head=head)
             return None
 
     async def _forward(
@@ -205,7 +207,7 @@ class ProxyApp:
         body: AsyncIterator[bytes] | bytes | None,
     ) -> None:
         method = scope["method"]
-        answer = await self._open(send, method, route, headers, body)
+        answer = await self._open(send, method, route, headers, body, head=method == "HEAD")
         if answer is None:
             return
         try:
@@ -245,7 +247,7 @@ class ProxyApp:
         # and the bytes are asked for unencoded, since it is their digest that is verified.
         plain = [(k, v) for k, v in headers if k.lower() != "accept-encoding"]
         plain.append(("accept-encoding", "identity"))
-        answer = await self._open(send, "GET", route, plain, None)
+        answer = await self._open(send, "GET", route, plain, None, head=head)
         if answer is None:
             return
         try:
