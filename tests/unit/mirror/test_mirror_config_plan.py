@@ -130,3 +130,15 @@ def test_a_single_platform_image_must_be_one_of_the_platforms(client: RegistryCl
     assert plan_mirror(client, pinned, manifest, ["linux/arm64"]).digest == digest
     with pytest.raises(UsageError, match="single-platform image for linux/arm64"):
         plan_mirror(client, pinned, manifest, ["linux/amd64"])
+
+
+def test_the_documented_schema_is_the_shipped_one() -> None:
+    import jsonschema  # type: ignore[import-untyped,unused-ignore]
+
+    from sealgate.workflows.mirror_config import mirror_schema
+
+    documented = json.loads(
+        (Path(__file__).parents[3] / "docs/mirror-config.schema.json").read_text()
+    )
+    assert documented == mirror_schema()
+    jsonschema.Draft202012Validator.check_schema(documented)
