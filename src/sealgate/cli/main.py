@@ -90,6 +90,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("resign", _CLI + "cmd_audit", "re-sign images with a new key after rotation"),
     Command("initialize", _CLI + "cmd_trust", "refresh the Sigstore trusted root over TUF"),
     Command("webhook", _CLI + "cmd_webhook", "Kubernetes admission webhook: serve it, install it"),
+    Command("mirror", _CLI + "cmd_mirror", "mirror images: verify upstream, copy, sign, tag last"),
+    Command("proxy", _CLI + "cmd_proxy", "registry front that refuses unverified images (412)"),
     Command("login", _CLI + "cmd_env", "store registry credentials (docker config.json)"),
     Command("env", _CLI + "cmd_env", "print the environment variables sealgate reads"),
     Command("version", _CLI + "cmd_env", "print version information"),

@@ -37,7 +37,7 @@ from sealgate.oci.http_errors import error_for_response, timed_out, unreachable,
 from sealgate.oci.http_watchdog import SocketWatchdog
 from sealgate.oci.reference import DOCKER_HUB, Reference
 
-__all__ = ["HttpTransport", "is_loopback", "same_origin"]
+__all__ = ["HttpTransport", "is_loopback", "same_origin", "ssl_context_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +135,42 @@ def same_origin(base: str | httpx.URL, location: str, ref: Reference) -> httpx.U
     return url
 
 
+def ssl_context_for(config: ClientConfig) -> ssl.SSLContext:
+    """The TLS context for registries: system and certifi roots, ``config.ca_bundle``, the
+    client certificate, and cosign's ``--allow-insecure-registry`` (no verification).
+
+    Raises:
+        ConfigError: the CA bundle or client certificate cannot be loaded.
+    """
+    context = ssl.create_default_context()
+    try:
+        import certifi
+
+        context.load_verify_locations(cafile=certifi.where())
+    except (ImportError, OSError):  # pragma: no cover - the system store still applies
+        pass
+    if config.ca_bundle is not None:
+        try:
+            context.load_verify_locations(cafile=str(config.ca_bundle))
+        except (OSError, ssl.SSLError) as e:
+            raise ConfigError(f"cannot load CA bundle {config.ca_bundle}: {e}") from e
+    if (config.client_cert is None) != (config.client_key is None):
+        raise ConfigError("--registry-client-cert and --registry-client-key go together")
+    if config.client_cert is not None:
+        try:
+            context.load_cert_chain(str(config.client_cert), str(config.client_key))
+        except (OSError, ssl.SSLError) as e:
+            raise ConfigError(
+                f"cannot load the registry client certificate {config.client_cert} "
+                f"and key {config.client_key}: {type(e).__name__}"
+            ) from e
+    if config.allow_insecure:
+        # cosign --allow-insecure-registry: Go's InsecureSkipVerify.
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def describe(response: httpx.Response, chunks: Iterator[bytes]) -> Body:
     """The :class:`Body` of ``response``: its chunks and what its headers claim."""
     return Body(
@@ -194,33 +230,7 @@ class HttpTransport:
 
     @staticmethod
     def _ssl_context(config: ClientConfig) -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        try:
-            import certifi
-
-            context.load_verify_locations(cafile=certifi.where())
-        except (ImportError, OSError):  # pragma: no cover - the system store still applies
-            pass
-        if config.ca_bundle is not None:
-            try:
-                context.load_verify_locations(cafile=str(config.ca_bundle))
-            except (OSError, ssl.SSLError) as e:
-                raise ConfigError(f"cannot load CA bundle {config.ca_bundle}: {e}") from e
-        if (config.client_cert is None) != (config.client_key is None):
-            raise ConfigError("--registry-client-cert and --registry-client-key go together")
-        if config.client_cert is not None:
-            try:
-                context.load_cert_chain(str(config.client_cert), str(config.client_key))
-            except (OSError, ssl.SSLError) as e:
-                raise ConfigError(
-                    f"cannot load the registry client certificate {config.client_cert} "
-                    f"and key {config.client_key}: {type(e).__name__}"
-                ) from e
-        if config.allow_insecure:
-            # cosign --allow-insecure-registry: Go's InsecureSkipVerify.
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        return ssl_context_for(config)
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sealgate.errors import MalformedData, UsageError
 from sealgate.oci import (
     INDEX_TYPES,
+    BodyCutShort,
     Descriptor,
     FetchedManifest,
     Reference,
@@ -25,13 +26,15 @@ from sealgate.oci import (
 )
 from sealgate.workflows.targets import ATTACHMENT_SUFFIXES, attachment_ref
 
-__all__ = ["CopyOptions", "CopyReport", "copy_image", "image_entities"]
+__all__ = ["CopyOptions", "CopyReport", "copy_image", "copy_manifest_tree", "image_entities"]
 
 logger = logging.getLogger(__name__)
 
 _MAX_INDEX_DEPTH = 4
 #: Bytes read from the source at a time while streaming a blob across.
 _COPY_PIECE = 1024 * 1024
+#: Times one blob is streamed across when the source cuts its body short.
+_BLOB_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,29 @@ class _Copier:
         self.report = CopyReport()
 
     def _copy_blob(self, src: Reference, dst: Reference, descriptor: Descriptor) -> None:
-        if self.dst_client.blob_exists(dst, descriptor.digest):
-            return
+        for attempt in range(1, _BLOB_ATTEMPTS + 1):
+            try:
+                if self._stream_blob(src, dst, descriptor):
+                    self.report.blobs_copied += 1
+                return
+            except BodyCutShort:
+                # The source dropped the connection mid-body; the upload was cancelled, so
+                # nothing half-written is stored. Start the blob over, a bounded number of times.
+                if attempt == _BLOB_ATTEMPTS:
+                    raise
+                logger.info("blob %s cut short; copying it again", descriptor.digest)
+
+    def _stream_blob(self, src: Reference, dst: Reference, descriptor: Descriptor) -> bool:
+        """Stream one blob across unless the destination has it; True when bytes were read."""
         mount = src if self.src_client is self.dst_client else None
+        opened = False
 
         def content() -> Generator[bytes, None, None]:
-            # Opened only if the blob is not mounted; the cap is the descriptor's size, which
-            # the manifest digest covers, and reading to EOF verifies the source's digest.
+            # Opened only when the destination has the blob neither stored nor mountable
+            # (put_blob_stream asks first); the cap is the descriptor's size, which the
+            # manifest digest covers, and reading to EOF verifies the source's digest.
+            nonlocal opened
+            opened = True
             with self.src_client.open_blob(
                 src, descriptor.digest, max_bytes=descriptor.size
             ) as blob:
@@ -73,7 +92,7 @@ class _Copier:
             self.dst_client.put_blob_stream(
                 dst, chunks, digest=descriptor.digest, size=descriptor.size, mount_from=mount
             )
-        self.report.blobs_copied += 1
+        return opened
 
     def _blobs_of(self, manifest: FetchedManifest) -> Iterable[Descriptor]:
         document = manifest.json()
@@ -169,11 +188,11 @@ def copy_image(
     unknown = options.only - set(ATTACHMENT_SUFFIXES)
     if unknown:
         raise UsageError(f"--only accepts sig, att, sbom; got {', '.join(sorted(unknown))}")
-    descriptor = src_client.resolve(src)
-    pinned = src.with_digest(descriptor.digest)
-    manifest = src_client.get_manifest(pinned)
-    if dst.digest and dst.digest != descriptor.digest:
-        raise UsageError(f"{dst} pins a digest other than {src}'s {descriptor.digest}")
+    # One GET: by tag the bytes are hashed (never the header trusted), by digest checked.
+    manifest = src_client.get_manifest(src)
+    pinned = src.with_digest(manifest.digest)
+    if dst.digest and dst.digest != manifest.digest:
+        raise UsageError(f"{dst} pins a digest other than {src}'s {manifest.digest}")
     copier = _Copier(src_client, dst_client, options.force)
     kinds = sorted(options.only) if options.only else list(ATTACHMENT_SUFFIXES)
     for entity in _entities(src_client, pinned, manifest):
@@ -181,4 +200,32 @@ def copy_image(
     if not options.only:
         target = dst if dst.tag or dst.digest else dst.with_tag(src.tag or "latest")
         copier.copy_manifest(pinned, target, manifest)
+    return copier.report
+
+
+def copy_manifest_tree(
+    src_client: RegistryClient,
+    dst_client: RegistryClient,
+    src: Reference,
+    dst: Reference,
+    manifest: FetchedManifest,
+) -> CopyReport:
+    """Copy one manifest (an index: its manifests first) and every blob below it to ``dst``.
+
+    Args:
+        src_client: Client for the source.
+        dst_client: Client for the destination (may be the same).
+        src: The source, pinned to ``manifest``'s digest.
+        dst: The destination: a digest reference (pushed by digest) or a tag.
+        manifest: The manifest, as fetched from ``src``.
+
+    Returns:
+        What was copied and what was already there.
+
+    Raises:
+        UsageError: ``dst`` is a tag holding another manifest.
+        CheckFailed: either registry could not be read or written.
+    """
+    copier = _Copier(src_client, dst_client, force=False)
+    copier.copy_manifest(src, dst, manifest)
     return copier.report
