@@ -14,9 +14,9 @@ from securesystemslib.signer import SSlibKey
 
 from sealgate.oci import Reference, RegistryClient
 from tests.integration.conftest import PASSWORD, RunningRegistry
-from tests.integration.test_cli_sign_verify import sign, verify
+from tests.integration.test_cli_sign_verify import pushed_image, sign, verify
 from tests.support.cli import Result, run
-from tests.support.images import build_image, build_index, push_image, push_index
+from tests.support.images import build_index, push_index
 
 SBOM = {
     "bomFormat": "CycloneDX",
@@ -31,12 +31,6 @@ SBOM = {
         },
     ],
 }
-
-
-def _image(client: RegistryClient, registry: RunningRegistry, repo: str, tag: str = "v1") -> str:
-    ref = registry.ref(repo, tag)
-    push_image(client, ref, build_image())
-    return str(ref)
 
 
 def attest(registry: RunningRegistry, key: Path, image: str, *extra: str, home: Path) -> Result:
@@ -78,7 +72,7 @@ def test_attest_cyclonedx_and_verify_with_conditions(
     sbom_file: Path,
     tmp_path: Path,
 ) -> None:
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     done = attest(
         registry,
         keys["first"],
@@ -144,7 +138,7 @@ def test_our_dsse_envelope_verifies_with_securesystemslib(
     tmp_path: Path,
 ) -> None:
     """An independent DSSE implementation accepts the envelope we stored in the registry."""
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     assert (
         attest(
             registry,
@@ -183,7 +177,7 @@ def test_attest_rejects_bad_predicate_and_blocking_scan(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     bad = tmp_path / "bad.json"
     bad.write_text("not json {")
     result = attest(
@@ -335,7 +329,8 @@ def test_copy_carries_signatures_and_attestations_across_repositories(
 def test_copy_refuses_to_overwrite_a_different_image_without_force(
     registry: RunningRegistry, client: RegistryClient, repo: str, tmp_path: Path
 ) -> None:
-    first, second = _image(client, registry, repo, "a"), _image(client, registry, repo, "b")
+    first = pushed_image(client, registry, repo, "a")
+    second = pushed_image(client, registry, repo, "b")
     flags = ["--insecure-registry", registry.host]
     dst = f"{registry.host}/{repo}-copy:x"
     assert run(["copy", *flags, first, dst], home=str(tmp_path)).code == 0
@@ -352,7 +347,7 @@ def test_skopeo_copies_image_and_sig_tag_and_copy_still_verifies(
     tmp_path: Path,
 ) -> None:
     """skopeo (a layout peer, not a verifier) moves our .sig tag; sealgate still verifies it."""
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     assert sign(registry, keys["first"], image, home=tmp_path).code == 0
     digest = client.resolve(Reference.parse(image)).digest
     sig_tag = digest.replace(":", "-") + ".sig"
@@ -389,7 +384,7 @@ def test_conditions_apply_to_every_attestation_not_just_one(
     tmp_path: Path,
 ) -> None:
     """An old passing SBOM attestation must not hide a newer failing one (cosign --policy)."""
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     good, empty = tmp_path / "good.json", tmp_path / "empty.json"
     good.write_text(json.dumps(SBOM))
     empty.write_text(json.dumps({**SBOM, "components": []}))

@@ -18,8 +18,9 @@ from sealgate.config import ClientConfig
 from sealgate.oci import Reference, RegistryClient
 from sealgate.oci.http_errors import unreachable
 from tests.integration.conftest import PASSWORD, RunningRegistry
+from tests.integration.test_cli_sign_verify import pushed_image
 from tests.support.cli import Result, run
-from tests.support.images import build_image, build_index, push_image, push_index
+from tests.support.images import build_index, push_index
 
 _PASS = {"COSIGN_PASSWORD": PASSWORD}
 
@@ -35,12 +36,6 @@ def tls_client(tls_registry: RunningRegistry, tmp_path: Path) -> Iterator[Regist
         yield client
 
 
-def _push(client: RegistryClient, registry: RunningRegistry, repo: str, tag: str = "v1") -> str:
-    ref = registry.ref(repo, tag)
-    push_image(client, ref, build_image())
-    return str(ref)
-
-
 def _sealgate(args: list[str], home: Path, env: dict[str, str] | None = None) -> Result:
     return run(args, {**_PASS, **(env or {})}, home=str(home))
 
@@ -52,7 +47,7 @@ def test_loopback_registry_needs_no_registry_flag(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _push(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     signed = _sealgate(["sign", "--key", str(keys["first"]), "-y", image], tmp_path)
     assert signed.code == 0, signed.err
     verified = _sealgate(
@@ -69,7 +64,7 @@ def test_tls_registry_with_allow_insecure_registry_skips_verification(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _push(tls_client, tls_registry, repo)
+    image = pushed_image(tls_client, tls_registry, repo)
     flags = ["--allow-insecure-registry"]
     signed = _sealgate(["sign", "--key", str(keys["first"]), *flags, image], tmp_path)
     assert signed.code == 0, signed.err
@@ -87,7 +82,7 @@ def test_tls_error_names_the_flags_that_fix_it(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _push(tls_client, tls_registry, repo)
+    image = pushed_image(tls_client, tls_registry, repo)
     result = _sealgate(
         ["verify", "--key", str(keys["first.pub"]), "--insecure-ignore-tlog", image], tmp_path
     )
@@ -184,7 +179,7 @@ def test_signature_made_elsewhere_is_attached_and_verifies(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _push(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     sig, payload = tmp_path / "sig.b64", tmp_path / "payload.json"
     offline = _sealgate(
         [
@@ -229,8 +224,8 @@ def test_attestation_envelope_attached_verifies(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _push(client, registry, repo)
-    other = _push(client, registry, repo, "v2")
+    image = pushed_image(client, registry, repo)
+    other = pushed_image(client, registry, repo, "v2")
     predicate = tmp_path / "p.json"
     predicate.write_text("{}")
     key = str(keys["first"])
@@ -262,7 +257,7 @@ def test_attest_without_upload_does_not_say_pushed(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _push(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     predicate = tmp_path / "p.json"
     predicate.write_text("{}")
     for flag in ("--upload=false", "--no-upload"):
@@ -282,7 +277,7 @@ def test_copy_does_not_say_copied_for_what_was_already_there(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _push(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     assert _sealgate(["sign", "--key", str(keys["first"]), image], tmp_path).code == 0
     destination = f"{registry.host}/{repo}-copy:v1"
     first = _sealgate(["copy", image, destination], tmp_path)
@@ -301,7 +296,7 @@ def test_attachment_tag_prefix_is_where_sign_writes_and_verify_reads(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _push(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     prefix = ["--attachment-tag-prefix", "ci-"]
     assert _sealgate(["sign", "--key", str(keys["first"]), *prefix, image], tmp_path).code == 0
     digest = client.resolve(Reference.parse(image)).digest
@@ -315,7 +310,7 @@ def test_attachment_tag_prefix_is_where_sign_writes_and_verify_reads(
 def test_an_empty_key_flag_is_an_error_not_a_soft_skip(
     registry: RunningRegistry, client: RegistryClient, repo: str, tmp_path: Path
 ) -> None:
-    image = _push(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     result = _sealgate(["sign", "--key", "", image], tmp_path)
     assert result.code == 64
     assert '--key ""' in result.err
@@ -331,7 +326,7 @@ def test_no_password_and_no_terminal_says_so(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _push(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     result = run(["sign", "--key", str(keys["first"]), image], home=str(tmp_path))
     assert result.code == 65
     assert "COSIGN_PASSWORD is not set" in result.err
@@ -357,7 +352,7 @@ def test_verify_attestation_policy_is_rego_and_cue_is_refused(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _push(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     predicate = tmp_path / "p.json"
     predicate.write_text('{"scanner": {"critical": 0}}')
     key, pub = str(keys["first"]), str(keys["first.pub"])
@@ -388,7 +383,7 @@ def test_predicate_that_is_not_json_names_the_file_and_position(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _push(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     predicate = tmp_path / "broken.json"
     predicate.write_text('{\n  "a": 1,\n  oops\n}')
     key = str(keys["first"])

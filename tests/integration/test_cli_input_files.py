@@ -24,18 +24,11 @@ from sealgate.formats.cosign_types import (
 )
 from sealgate.oci import EMPTY_JSON_DIGEST, OCI_CONFIG, OCI_MANIFEST, Reference, RegistryClient
 from sealgate.workflows.targets import attachment_ref
-from tests.integration.conftest import PASSWORD, RunningRegistry
+from tests.integration.conftest import RunningRegistry
+from tests.integration.test_cli_attest_copy import attest
 from tests.support.cli import Result, run
 from tests.support.images import build_image, push_image
 from tests.workflows_helpers import write_signatures
-
-
-def _attest(registry: RunningRegistry, key: Path, image: str, *extra: str, home: Path) -> Result:
-    return run(
-        ["attest", "--key", str(key), "--insecure-registry", registry.host, *extra, image],
-        {"COSIGN_PASSWORD": PASSWORD},
-        home=str(home),
-    )
 
 
 def _one_line(result: Result) -> str:
@@ -90,7 +83,7 @@ def test_predicate_fifo_is_refused_without_waiting_for_a_writer(
     result = _with_fifo_writer(
         fifo,
         b'{"a": 1}',
-        lambda: _attest(
+        lambda: attest(
             registry, keys["first"], str(image), "--predicate", str(fifo), home=tmp_path
         ),
     )
@@ -106,7 +99,7 @@ def test_predicate_device_is_refused_before_reading(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    result = _attest(registry, keys["first"], str(image), "--predicate", "/dev/zero", home=tmp_path)
+    result = attest(registry, keys["first"], str(image), "--predicate", "/dev/zero", home=tmp_path)
     assert result.code == 65
     assert _one_line(result) == "error: /dev/zero: is a device, not a regular file"
     assert _nothing_attested(client, image)
@@ -123,7 +116,7 @@ def test_predicate_symlink_is_refused_and_its_target_never_published(
     secret.write_text(json.dumps({"token": "do-not-publish"}))
     link = tmp_path / "predicate.json"
     link.symlink_to(secret)
-    result = _attest(registry, keys["first"], str(image), "--predicate", str(link), home=tmp_path)
+    result = attest(registry, keys["first"], str(image), "--predicate", str(link), home=tmp_path)
     assert result.code == 65
     assert "is a symbolic link" in _one_line(result)
     assert "do-not-publish" not in result.err + result.out
@@ -143,7 +136,7 @@ def test_scan_report_and_digest_file_are_regular_files_too(
     report.write_text(json.dumps({"SchemaVersion": 2, "Results": []}))
     link = tmp_path / "report-link.json"
     link.symlink_to(report)
-    linked = _attest(
+    linked = attest(
         registry,
         keys["first"],
         str(image),
@@ -158,7 +151,7 @@ def test_scan_report_and_digest_file_are_regular_files_too(
     from_fifo = _with_fifo_writer(
         fifo,
         f"sha256:{'0' * 64}\n".encode(),
-        lambda: _attest(
+        lambda: attest(
             registry,
             keys["first"],
             str(image),

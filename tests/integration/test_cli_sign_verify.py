@@ -16,7 +16,10 @@ from tests.support.cli import Result, run
 from tests.support.images import build_image, build_index, push_image, push_index
 
 
-def _image(client: RegistryClient, registry: RunningRegistry, repo: str, tag: str = "v1") -> str:
+def pushed_image(
+    client: RegistryClient, registry: RunningRegistry, repo: str, tag: str = "v1"
+) -> str:
+    """Push a fresh sample image to ``registry``; return its reference text."""
     ref = registry.ref(repo, tag)
     push_image(client, ref, build_image())
     return str(ref)
@@ -59,7 +62,7 @@ def test_sign_then_verify_prints_cosign_shaped_json(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     signed = sign(registry, keys["first"], image, home=tmp_path)
     assert signed.code == 0, signed.err
     digest = client.resolve(Reference.parse(image)).digest
@@ -82,7 +85,7 @@ def test_signature_manifest_has_cosign_layout(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     assert sign(registry, keys["first"], image, home=tmp_path).code == 0
     digest = client.resolve(Reference.parse(image)).digest
     sig_ref = Reference.parse(f"{registry.host}/{repo}:{digest.replace(':', '-')}.sig")
@@ -105,7 +108,7 @@ def test_signature_verifies_with_openssl(
     tmp_path: Path,
 ) -> None:
     """An independent implementation accepts what we signed: openssl over the payload blob."""
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     assert sign(registry, keys["first"], image, home=tmp_path).code == 0
     digest = client.resolve(Reference.parse(image)).digest
     sig_ref = Reference.parse(f"{registry.host}/{repo}:{digest.replace(':', '-')}.sig")
@@ -141,7 +144,7 @@ def test_signing_twice_never_duplicates_and_second_key_appends(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     assert sign(registry, keys["first"], image, home=tmp_path).code == 0
     again = sign(registry, keys["first"], image, home=tmp_path)
     assert again.code == 0 and "already present" in again.err
@@ -166,7 +169,7 @@ def test_wrong_key_exits_12_unsigned_exits_10_missing_tag_exits_11(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     unsigned = verify(registry, [keys["first.pub"]], image, home=tmp_path)
     assert unsigned.code == 10, unsigned.err
     assert sign(registry, keys["first"], image, home=tmp_path).code == 0
@@ -185,7 +188,7 @@ def test_retagged_image_is_rejected(
     tmp_path: Path,
 ) -> None:
     """The tag moved to other content after signing: the new digest carries no signature."""
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     assert sign(registry, keys["first"], image, home=tmp_path).code == 0
     push_image(client, Reference.parse(image), build_image())
     result = verify(registry, [keys["first.pub"]], image, home=tmp_path)
@@ -200,8 +203,8 @@ def test_signature_copied_onto_another_digest_is_a_digest_mismatch(
     tmp_path: Path,
 ) -> None:
     """A valid signature moved to another image's .sig tag: cosign's claim check rejects it."""
-    signed_image = _image(client, registry, repo, "signed")
-    other_image = _image(client, registry, repo, "other")
+    signed_image = pushed_image(client, registry, repo, "signed")
+    other_image = pushed_image(client, registry, repo, "other")
     assert sign(registry, keys["first"], signed_image, home=tmp_path).code == 0
     source_digest = client.resolve(Reference.parse(signed_image)).digest
     other_digest = client.resolve(Reference.parse(other_image)).digest
@@ -221,7 +224,7 @@ def test_annotations_are_signed_and_required(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     assert (
         sign(
             registry, keys["first"], image, "-a", "env=prod", "-a", "team=core", home=tmp_path
@@ -269,7 +272,7 @@ def test_platform_not_signed_without_recursive(
 def test_sign_soft_skips_when_cosign_private_key_is_empty(
     registry: RunningRegistry, client: RegistryClient, repo: str, tmp_path: Path
 ) -> None:
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     for env in ({}, {"COSIGN_PRIVATE_KEY": ""}, {"COSIGN_PRIVATE_KEY": "  \n"}):
         result = run(["sign", "--insecure-registry", registry.host, image], env, home=str(tmp_path))
         assert result.code == 0
@@ -290,7 +293,7 @@ def test_sign_with_key_in_environment(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     env = {"COSIGN_PRIVATE_KEY": keys["first"].read_text(), "COSIGN_PASSWORD": PASSWORD}
     result = run(["sign", "--insecure-registry", registry.host, image], env, home=str(tmp_path))
     assert result.code == 0, result.err
@@ -304,7 +307,7 @@ def test_missing_key_file_and_wrong_password_are_errors_without_secrets(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     missing = run(
         ["sign", "--key", str(tmp_path / "nope.key"), "--insecure-registry", registry.host, image],
         {"COSIGN_PASSWORD": PASSWORD},
@@ -330,7 +333,7 @@ def test_sign_by_digest_file_without_asking_registry(
     keys: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     digest = client.resolve(Reference.parse(image)).digest
     metadata = tmp_path / "metadata.json"
     metadata.write_text(json.dumps({"containerimage.digest": digest, "image.name": image}))
@@ -349,7 +352,7 @@ def test_sign_by_digest_file_without_asking_registry(
 def test_triangulate_prints_sig_reference(
     registry: RunningRegistry, client: RegistryClient, repo: str, tmp_path: Path
 ) -> None:
-    image = _image(client, registry, repo)
+    image = pushed_image(client, registry, repo)
     digest = client.resolve(Reference.parse(image)).digest
     result = run(["triangulate", "--insecure-registry", registry.host, image], home=str(tmp_path))
     assert result.code == 0

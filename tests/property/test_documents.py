@@ -6,12 +6,10 @@ As in test_parsers: whatever the input, a parser returns or raises a sealgate er
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
 import json
 import tarfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sealgate.documents import parse_yaml, workload_images
-from sealgate.errors import SealgateError
 from sealgate.formats.scan_reports import parse_scan_report
 from sealgate.formats.sigstore_bundle import parse_sigstore_bundle
 from sealgate.formats.tlog_entry import parse_tlog_entry
@@ -29,6 +26,7 @@ from sealgate.sbom import generate_sbom
 from sealgate.trust import parse_trusted_root
 from tests.interop.conftest import interop_dir
 from tests.property.strategies import json_values, mutated_bytes, mutated_json
+from tests.support.fuzz import only_own_errors
 from tests.unit.sbom.imagekit import source
 
 COSIGN_BUNDLE = (
@@ -79,11 +77,6 @@ TRIVY = {
     "Metadata": {"RepoDigests": ["ghcr.io/acme/a@sha256:" + "ab" * 32]},
     "Results": [{"Vulnerabilities": [{"VulnerabilityID": "CVE-1", "Severity": "HIGH"}]}],
 }
-
-
-def only_own_errors(parse: Callable[[], object]) -> None:
-    with contextlib.suppress(SealgateError):
-        parse()
 
 
 yaml_text = st.text(max_size=300) | mutated_bytes(CIP.encode()).map(

@@ -9,9 +9,7 @@ as a bug (exit 70) and a gate as ``internal``.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +19,6 @@ from hypothesis import strategies as st
 from sealgate.checks.authorities import KeyAuthority
 from sealgate.checks.conditions import compile_condition
 from sealgate.checks.tlog import TlogPolicy, legacy_tlog_entry
-from sealgate.errors import SealgateError
 from sealgate.formats.cosign_manifest import (
     SignatureLayer,
     build_attachment_manifest,
@@ -43,6 +40,7 @@ from sealgate.keys.pem import decode_pem
 from sealgate.oci import FetchedManifest, Reference, parse_index
 from sealgate.policy import AttestationRule, Policy, evaluate_attestation, evaluate_signatures
 from tests.property.strategies import json_values, mutated_bytes, mutated_json
+from tests.support.fuzz import only_own_errors
 from tests.unit.checks._keys import EcKey, FakeRekor, hashedrekord
 
 HEX = "ab" * 32
@@ -50,11 +48,6 @@ DIGEST = "sha256:" + HEX
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KEY = EcKey()
 REKOR = FakeRekor()
-
-
-def only_own_errors(parse: Callable[[], object]) -> None:
-    with contextlib.suppress(SealgateError):
-        parse()
 
 
 def _payload() -> bytes:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support.registry_server import free_port
+from tests.support.registry_server import free_port, stop_process
 
 STARTUP_TIMEOUT_S = 20.0
 
@@ -33,13 +33,7 @@ class RedisServer:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 def start_redis(workdir: Path, port: int | None = None) -> RedisServer:

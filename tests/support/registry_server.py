@@ -33,6 +33,17 @@ def registry_available() -> bool:
     return Path(REGISTRY_BINARY).is_file() or shutil.which("docker-registry") is not None
 
 
+def stop_process(process: subprocess.Popen[bytes], *, grace_s: float = 10) -> None:
+    """Terminate ``process`` if it still runs; kill it when it outlasts ``grace_s``."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -157,13 +168,7 @@ class RegistryServer:
 
     def stop(self) -> None:
         """Terminate the registry (and wait, bounded)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.registry_server import TlsMaterial, free_port, make_test_ca
+from tests.support.registry_server import TlsMaterial, free_port, make_test_ca, stop_process
 
 STARTUP_TIMEOUT_S = 30.0
 
@@ -89,13 +89,7 @@ class WebhookServer:
 
     def stop(self) -> None:
         self.client.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process, grace_s=15)
 
 
 def start_webhook(

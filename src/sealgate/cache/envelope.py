@@ -26,7 +26,14 @@ from datetime import datetime
 from sealgate.cache.store import require_aware
 from sealgate.errors import LimitExceeded, MalformedData
 
-__all__ = ["ENVELOPE_VERSION", "MAX_ENTRY_BYTES", "open_entry", "seal_entry"]
+__all__ = [
+    "ENVELOPE_VERSION",
+    "MAX_ENTRY_BYTES",
+    "open_entry",
+    "require_cache_secret",
+    "seal_capped_entry",
+    "seal_entry",
+]
 
 ENVELOPE_VERSION = 1
 #: Largest sealed entry accepted by default (a verdict entry is a few hundred bytes).
@@ -64,6 +71,32 @@ def seal_entry(key: str, value: bytes, not_after: datetime, secret: bytes) -> by
     }
     body["mac"] = _mac(secret, body)
     return json.dumps(body, sort_keys=True, ensure_ascii=True).encode("ascii")
+
+
+def require_cache_secret(secret: bytes) -> bytes:
+    """Return ``secret`` once it is long enough to key a store's MACs.
+
+    Raises:
+        ValueError: ``secret`` is shorter than 16 bytes.
+    """
+    if len(secret) < 16:
+        raise ValueError("the cache secret must be at least 16 bytes")
+    return secret
+
+
+def seal_capped_entry(
+    key: str, value: bytes, not_after: datetime, secret: bytes, *, max_bytes: int
+) -> bytes:
+    """Seal one entry (see :func:`seal_entry`) and refuse it when larger than ``max_bytes``.
+
+    Raises:
+        ValueError: ``not_after`` is naive or ``secret`` is shorter than 16 bytes.
+        LimitExceeded: the sealed entry exceeds ``max_bytes``.
+    """
+    sealed = seal_entry(key, value, not_after, secret)
+    if len(sealed) > max_bytes:
+        raise LimitExceeded(f"cache entry of {len(sealed)} bytes exceeds the cap")
+    return sealed
 
 
 def open_entry(

@@ -17,9 +17,14 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from sealgate.cache.envelope import MAX_ENTRY_BYTES, open_entry, seal_entry
+from sealgate.cache.envelope import (
+    MAX_ENTRY_BYTES,
+    open_entry,
+    require_cache_secret,
+    seal_capped_entry,
+)
 from sealgate.cache.store import Clock, require_aware, utc_now
-from sealgate.errors import CheckFailed, LimitExceeded, MalformedData
+from sealgate.errors import CheckFailed, MalformedData
 
 __all__ = ["FileStore"]
 
@@ -45,10 +50,8 @@ class FileStore:
         Raises:
             ValueError: ``secret`` is shorter than 16 bytes.
         """
-        if len(secret) < 16:
-            raise ValueError("the cache secret must be at least 16 bytes")
         self.directory = directory
-        self._secret = secret
+        self._secret = require_cache_secret(secret)
         self._clock = clock
         self._max_entry_bytes = max_entry_bytes
 
@@ -88,9 +91,9 @@ class FileStore:
         """
         if self._clock() >= require_aware(not_after):
             return
-        sealed = seal_entry(key, value, not_after, self._secret)
-        if len(sealed) > self._max_entry_bytes:
-            raise LimitExceeded(f"cache entry of {len(sealed)} bytes exceeds the cap")
+        sealed = seal_capped_entry(
+            key, value, not_after, self._secret, max_bytes=self._max_entry_bytes
+        )
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")

@@ -17,9 +17,14 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sealgate.cache.envelope import MAX_ENTRY_BYTES, open_entry, seal_entry
+from sealgate.cache.envelope import (
+    MAX_ENTRY_BYTES,
+    open_entry,
+    require_cache_secret,
+    seal_capped_entry,
+)
 from sealgate.cache.store import Clock, require_aware, utc_now
-from sealgate.errors import CheckFailed, LimitExceeded, MalformedData
+from sealgate.errors import CheckFailed, MalformedData
 
 __all__ = ["RedisStore"]
 
@@ -45,11 +50,9 @@ class RedisStore:
         Raises:
             ValueError: ``secret`` is shorter than 16 bytes.
         """
-        if len(secret) < 16:
-            raise ValueError("the cache secret must be at least 16 bytes")
         self.client = client
         self.prefix = prefix
-        self._secret = secret
+        self._secret = require_cache_secret(secret)
         self._clock = clock
         self._max_entry_bytes = max_entry_bytes
 
@@ -117,9 +120,9 @@ class RedisStore:
         """
         if self._clock() >= require_aware(not_after):
             return
-        sealed = seal_entry(key, value, not_after, self._secret)
-        if len(sealed) > self._max_entry_bytes:
-            raise LimitExceeded(f"cache entry of {len(sealed)} bytes exceeds the cap")
+        sealed = seal_capped_entry(
+            key, value, not_after, self._secret, max_bytes=self._max_entry_bytes
+        )
         expires_ms = int(not_after.timestamp() * 1000)
         self._call("set", self._name(key), sealed, pxat=expires_ms)
 

@@ -44,6 +44,12 @@ _CURVE_HASH: dict[str, type[hashes.HashAlgorithm]] = {
 _MAX_RSA_BITS = 8192  # verifying with a bigger modulus only costs time
 
 
+def _supported_key(key: object) -> LogPublicKey:
+    if not isinstance(key, LogPublicKey):
+        raise KeyMaterialError("log public key type is not supported")
+    return key
+
+
 def spki_der(key: LogPublicKey) -> bytes:
     """DER SubjectPublicKeyInfo of ``key`` (the bytes RFC 6962 log IDs hash)."""
     return key.public_bytes(
@@ -132,15 +138,12 @@ class LogKey:
             key = serialization.load_der_public_key(der)
         except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise KeyMaterialError("log public key cannot be parsed") from exc
-        if not isinstance(
-            key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
-        ):
-            raise KeyMaterialError("log public key type is not supported")
-        details = key_details or _default_details(key)
-        _check_details(key, details)
+        supported = _supported_key(key)
+        details = key_details or _default_details(supported)
+        _check_details(supported, details)
         return cls(
-            log_id=log_id if log_id is not None else hashlib.sha256(spki_der(key)).digest(),
-            public_key=key,
+            log_id=log_id if log_id is not None else hashlib.sha256(spki_der(supported)).digest(),
+            public_key=supported,
             key_details=details,
             valid_for=valid_for or TimeRange.unbounded(),
             base_url=base_url,
@@ -164,11 +167,7 @@ class LogKey:
             key = serialization.load_pem_public_key(pem)
         except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise KeyMaterialError("log public key PEM cannot be parsed") from exc
-        if not isinstance(
-            key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
-        ):
-            raise KeyMaterialError("log public key type is not supported")
-        return cls.from_der(spki_der(key), base_url=base_url)
+        return cls.from_der(spki_der(_supported_key(key)), base_url=base_url)
 
     def verify(self, signature: bytes, data: bytes) -> bool:
         """Check a signature by this key over ``data``.

@@ -257,6 +257,30 @@ def _tls_objects(
     return [tls], ca
 
 
+def _webhook_configuration(
+    options: ManifestOptions, kind: str, endpoint: str, ca: bytes | None
+) -> dict[str, Any]:
+    # Without our own CA, cert-manager injects its CA into the configuration.
+    annotations = (
+        {"cert-manager.io/inject-ca-from": f"{options.namespace}/{options.name}"}
+        if ca is None
+        else {}
+    )
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": options.name, "labels": _labels(options), "annotations": annotations},
+        "webhooks": webhook_entries(
+            options.namespace,
+            options.name,
+            endpoint,
+            ca,
+            timeout_s=options.timeout_s,
+            policy_controller_label=options.policy_controller_label,
+        ),
+    }
+
+
 def webhook_manifests(options: ManifestOptions) -> list[dict[str, Any]]:
     """Every object, in apply order.
 
@@ -265,11 +289,6 @@ def webhook_manifests(options: ManifestOptions) -> list[dict[str, Any]]:
     """
     secret = f"{options.name}-tls"
     tls_objects, ca = _tls_objects(options, secret)
-    annotations = (
-        {"cert-manager.io/inject-ca-from": f"{options.namespace}/{options.name}"}
-        if ca is None
-        else {}
-    )
     objects: list[dict[str, Any]] = [
         {
             "apiVersion": "v1",
@@ -339,34 +358,10 @@ def webhook_manifests(options: ManifestOptions) -> list[dict[str, Any]]:
                 ],
             },
         },
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingWebhookConfiguration",
-            "metadata": {"name": options.name, "labels": selector, "annotations": annotations},
-            "webhooks": webhook_entries(
-                options.namespace,
-                options.name,
-                "validate",
-                ca,
-                timeout_s=options.timeout_s,
-                policy_controller_label=options.policy_controller_label,
-            ),
-        },
+        _webhook_configuration(options, "ValidatingWebhookConfiguration", "validate", ca),
     ]
     if options.mutate:
         objects.append(
-            {
-                "apiVersion": "admissionregistration.k8s.io/v1",
-                "kind": "MutatingWebhookConfiguration",
-                "metadata": {"name": options.name, "labels": selector, "annotations": annotations},
-                "webhooks": webhook_entries(
-                    options.namespace,
-                    options.name,
-                    "mutate",
-                    ca,
-                    timeout_s=options.timeout_s,
-                    policy_controller_label=options.policy_controller_label,
-                ),
-            }
+            _webhook_configuration(options, "MutatingWebhookConfiguration", "mutate", ca)
         )
     return objects

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -206,6 +207,24 @@ def _check_entry(
     return entry
 
 
+def _log_everywhere(
+    proposal: Mapping[str, object],
+    content: SignedContent,
+    credential: Credential,
+    services: SigningServices,
+) -> tuple[TlogEntry, ...]:
+    # Every configured log gets the entry; each answer is checked before it is relied on.
+    return tuple(
+        _check_entry(
+            parse_log_entry(rekor.create_entry(proposal, deadline=services.deadline)),
+            content,
+            credential,
+            services,
+        )
+        for rekor in services.rekor
+    )
+
+
 def record_message_signature(
     credential: Credential, services: SigningServices, artifact: bytes, signature: bytes
 ) -> Evidence:
@@ -224,16 +243,7 @@ def record_message_signature(
         digest=("sha256", digest),
     )
     proposal = hashedrekord_proposal(signature, credential.verifier_pem, digest)
-    entries = tuple(
-        _check_entry(
-            parse_log_entry(rekor.create_entry(proposal, deadline=services.deadline)),
-            content,
-            credential,
-            services,
-        )
-        for rekor in services.rekor
-    )
-    return Evidence(entries, stamps)
+    return Evidence(_log_everywhere(proposal, content, credential, services), stamps)
 
 
 def record_envelope(
@@ -267,16 +277,7 @@ def record_envelope(
         envelope_bytes=envelope_bytes,
     )
     proposal = dsse_proposal(envelope_bytes, credential.verifier_pem)
-    entries = tuple(
-        _check_entry(
-            parse_log_entry(rekor.create_entry(proposal, deadline=services.deadline)),
-            content,
-            credential,
-            services,
-        )
-        for rekor in services.rekor
-    )
-    return Evidence(entries, stamps)
+    return Evidence(_log_everywhere(proposal, content, credential, services), stamps)
 
 
 def legacy_annotations(credential: Credential, evidence: Evidence) -> dict[str, str]:

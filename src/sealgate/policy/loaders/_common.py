@@ -22,6 +22,8 @@ __all__ = [
     "identity_spec",
     "key_authority",
     "keyless_authority",
+    "kubernetes_metadata",
+    "kubernetes_object",
     "kyverno_pattern",
     "predicate_type",
     "rekor_keys_from_pem",
@@ -55,6 +57,33 @@ class LoadOptions:
     def keyless_root(self) -> TrustedRoot:
         """The trust material keyless authorities check certificates against."""
         return self.trusted_root or TrustedRoot(source="none")
+
+
+# Server-set metadata a document exported with ``kubectl get -o yaml`` still carries.
+_METADATA_FIELDS = frozenset(
+    {"name", "labels", "annotations", "uid", "resourceVersion", "generation", "creationTimestamp"}
+)
+
+
+def kubernetes_object(root: Node) -> dict[str, Node]:
+    """Read a Kubernetes object's top level (``metadata`` and ``spec`` required).
+
+    Raises:
+        ConfigError: An unknown top-level field, or ``metadata``/``spec`` missing.
+    """
+    return root.fields(
+        {"apiVersion", "kind", "metadata", "spec", "status"}, required={"metadata", "spec"}
+    )
+
+
+def kubernetes_metadata(node: Node, *, namespaced: bool) -> dict[str, Node]:
+    """Read an object's ``metadata`` (``name`` required; ``namespace`` only when ``namespaced``).
+
+    Raises:
+        ConfigError: An unknown field, or ``name`` missing.
+    """
+    allowed = _METADATA_FIELDS | {"namespace"} if namespaced else _METADATA_FIELDS
+    return node.fields(allowed, required={"name"})
 
 
 def key_authority(node: Node, name: str) -> KeyAuthority:

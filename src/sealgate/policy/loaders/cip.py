@@ -27,6 +27,8 @@ from sealgate.policy.loaders._common import (
     identity_spec,
     key_authority,
     keyless_authority,
+    kubernetes_metadata,
+    kubernetes_object,
     predicate_type,
     repository,
     sigstore_glob,
@@ -242,21 +244,8 @@ def load_cluster_image_policy(root: Node, options: LoadOptions) -> list[ImagePol
     Raises:
         ConfigError: An unknown or unsupported field, or an invalid value, located.
     """
-    top = root.fields(
-        {"apiVersion", "kind", "metadata", "spec", "status"}, required={"metadata", "spec"}
-    )
-    meta = top["metadata"].fields(
-        {
-            "name",
-            "labels",
-            "annotations",
-            "uid",
-            "resourceVersion",
-            "generation",
-            "creationTimestamp",
-        },
-        required={"name"},
-    )
+    top = kubernetes_object(root)
+    meta = kubernetes_metadata(top["metadata"], namespaced=False)
     name = meta["name"].string()
     mutate = False
     if "annotations" in meta:

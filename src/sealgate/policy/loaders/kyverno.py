@@ -39,6 +39,8 @@ from sealgate.policy.loaders._common import (
     LoadOptions,
     key_authority,
     keyless_authority,
+    kubernetes_metadata,
+    kubernetes_object,
     kyverno_pattern,
     predicate_type,
     rekor_keys_from_pem,
@@ -482,23 +484,9 @@ def load_kyverno_policy(root: Node, options: LoadOptions) -> list[ImagePolicy]:
     Raises:
         ConfigError: An unknown or unsupported field, or an invalid value, located.
     """
-    top = root.fields(
-        {"apiVersion", "kind", "metadata", "spec", "status"}, required={"metadata", "spec"}
-    )
+    top = kubernetes_object(root)
     kind = top["kind"].string() if "kind" in top else "ClusterPolicy"
-    meta = top["metadata"].fields(
-        {
-            "name",
-            "namespace",
-            "labels",
-            "annotations",
-            "uid",
-            "resourceVersion",
-            "generation",
-            "creationTimestamp",
-        },
-        required={"name"},
-    )
+    meta = kubernetes_metadata(top["metadata"], namespaced=True)
     name = meta["name"].string()
     namespace = (
         (meta["namespace"].string() if "namespace" in meta else "default")
