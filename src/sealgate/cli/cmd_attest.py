@@ -189,7 +189,7 @@ def _attest_with(
             targets = [(image, predicate)]
         with progress_display(total=len(targets), description="attesting") as progress:
             for done, (target, body) in enumerate(targets, start=1):
-                _attest_one(args, setup, client, target, body, options)
+                _attest_one(args, setup, client, target, body=body, options=options)
                 progress(done, len(targets))
     return ExitCode.OK
 
@@ -199,6 +199,7 @@ def _attest_one(
     setup: SigningSetup,
     client: RegistryClient,
     target: Reference,
+    *,
     body: bytes,
     options: AttestOptions,
 ) -> None:
