@@ -121,7 +121,7 @@ def progress_display(
 
     with Progress(
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a label may hold a reference
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

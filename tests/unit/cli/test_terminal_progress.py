@@ -114,3 +114,15 @@ def test_without_a_terminal_rich_is_never_imported() -> None:
     )
     assert done.stdout.strip() == "False", done.stderr
     assert done.stderr == ""
+
+
+def test_a_label_is_shown_as_written_never_as_markup(
+    terminal: tuple[int, IO[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # copy's label holds the image reference, which the user typed.
+    master, stream = terminal
+    monkeypatch.setenv("TERM", "xterm-256color")
+    console = Console(file=stream, force_terminal=True, width=100)
+    with progress_display(console, description="copying [bold]x[/bold]") as update:
+        update(1, 1)
+    assert "copying [bold]x[/bold]" in _received(master, stream)
