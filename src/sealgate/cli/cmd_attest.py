@@ -27,6 +27,7 @@ from sealgate.errors import ExitCode, UsageError
 if TYPE_CHECKING:
     from sealgate.formats.scan_reports import ScanReport
     from sealgate.oci import Reference, RegistryClient
+    from sealgate.workflows.attest import AttestOptions
 
 __all__ = ["register"]
 
@@ -82,9 +83,11 @@ def _sbom_targets(
     Raises:
         IncompleteSbom: an SBOM misses packages and ``allow_incomplete`` is false.
     """
+    from sealgate.cli.terminal import progress_display
     from sealgate.workflows.sbom import IncompleteSbom, image_sboms
 
-    top, sboms = image_sboms(client, image)
+    with progress_display(description="reading layers") as progress:
+        top, sboms = image_sboms(client, image, on_layer=progress)
     for warning in (w for s in sboms for w in s.result.warnings):
         print(f"WARNING: sbom: {warning}", file=sys.stderr)
     incomplete = [s for s in sboms if not s.result.complete]
@@ -161,7 +164,8 @@ def _attest_with(
     predicate: bytes | None,
     report: ScanReport | None,
 ) -> int:
-    from sealgate.workflows.attest import AttestOptions, attest_image
+    from sealgate.cli.terminal import progress_display
+    from sealgate.workflows.attest import AttestOptions
     from sealgate.workflows.sign import bind_scan_report
     from sealgate.workflows.targets import resolve_image
 
@@ -183,12 +187,28 @@ def _attest_with(
             targets = _sbom_targets(client, image, allow_incomplete=args.allow_incomplete_sbom)
         else:
             targets = [(image, predicate)]
-        for target, body in targets:
-            outcome = attest_image(client, setup.credential, target, body, options)
-            if options.upload:
-                print(f"Attestation pushed to: {outcome.attestation_tag}", file=sys.stderr)
-            else:
-                print(f"Attested {target} (not uploaded)", file=sys.stderr)
-            if args.bundle and outcome.bundle is not None:
-                args.bundle.write_bytes(outcome.bundle)
+        with progress_display(total=len(targets), description="attesting") as progress:
+            for done, (target, body) in enumerate(targets, start=1):
+                _attest_one(args, setup, client, target, body=body, options=options)
+                progress(done, len(targets))
     return ExitCode.OK
+
+
+def _attest_one(
+    args: argparse.Namespace,
+    setup: SigningSetup,
+    client: RegistryClient,
+    target: Reference,
+    *,
+    body: bytes,
+    options: AttestOptions,
+) -> None:
+    from sealgate.workflows.attest import attest_image
+
+    outcome = attest_image(client, setup.credential, target, body, options)
+    if options.upload:
+        print(f"Attestation pushed to: {outcome.attestation_tag}", file=sys.stderr)
+    else:
+        print(f"Attested {target} (not uploaded)", file=sys.stderr)
+    if args.bundle and outcome.bundle is not None:
+        args.bundle.write_bytes(outcome.bundle)

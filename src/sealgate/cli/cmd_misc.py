@@ -187,6 +187,7 @@ def _of_predicate_type(lines: list[bytes], wanted: str) -> list[bytes]:
 
 
 def _copy(args: argparse.Namespace) -> int:
+    from sealgate.cli.terminal import progress_display
     from sealgate.workflows.copy import CopyOptions, copy_image
     from sealgate.workflows.targets import platform_image
 
@@ -194,7 +195,8 @@ def _copy(args: argparse.Namespace) -> int:
     only = frozenset(part.strip() for part in args.only.split(",") if part.strip())
     if args.sig_only:
         only = frozenset({"sig"})
-    with open_client(args) as client:
+    # copy_image reports nothing until it is done: a spinner (no count) says it is working.
+    with open_client(args) as client, progress_display(description=f"copying {src}"):
         if args.platform:
             src = platform_image(client, src, args.platform)
         report = copy_image(client, client, src, dst, CopyOptions(only=only, force=args.force))
@@ -210,18 +212,23 @@ def _copy(args: argparse.Namespace) -> int:
 
 
 def _sbom(args: argparse.Namespace) -> int:
+    from sealgate.cli.terminal import progress_display
     from sealgate.workflows.sbom import combined_document, image_sboms
 
     ref = parse_reference(args.image)
     if args.format == "spdx-json" and args.spec_version != "1.6":
         raise UsageError("--spec-version applies to CycloneDX output")
-    with open_client(args) as client:
+    with (
+        open_client(args) as client,
+        progress_display(description="reading layers") as progress,
+    ):
         _, sboms = image_sboms(
             client,
             ref,
             spec_version=args.spec_version,
             output_format=args.format,
             platform=args.platform,
+            on_layer=progress,
         )
     for warning in (w for s in sboms for w in s.result.warnings):
         print(f"WARNING: {warning}", file=sys.stderr)

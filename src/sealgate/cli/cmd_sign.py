@@ -124,6 +124,7 @@ def _sign_with(
     report: ScanReport | None,
     annotations: dict[str, str],
 ) -> int:
+    from sealgate.cli.terminal import progress_display
     from sealgate.workflows.sign import SignOptions, bind_scan_report, sign_image
     from sealgate.workflows.targets import resolve_image
 
@@ -138,15 +139,19 @@ def _sign_with(
         bundle_format=args.new_bundle_format,
     )
     outcomes = []
-    with open_client(args) as client:
+    with (
+        open_client(args) as client,
+        progress_display(total=len(refs), description="signing") as progress,
+    ):
         images = [resolve_image(client, ref, digest=digest).ref for ref in refs]
         if report is not None:  # every image is checked before anything is signed
             for image in images:
                 bind_scan_report(client, image, report, allow_unbound=args.scan_report_unbound)
-        for image in images:
+        for done, image in enumerate(images, start=1):
             for outcome in sign_image(client, setup.credential, image, options):
                 print_outcome(outcome, upload=options.upload)
                 outcomes.append(outcome)
+            progress(done, len(images))
     if args.output_signature:
         args.output_signature.write_text("\n".join(o.signature_b64 for o in outcomes))
     if args.output_payload:

@@ -6,8 +6,9 @@ import argparse
 import base64
 import json
 import sys
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,6 +27,7 @@ from sealgate.cli.trust_flags import add_trust_flags, trust_policy_from_args
 from sealgate.errors import ExitCode, SealgateError, UsageError
 
 if TYPE_CHECKING:
+    from sealgate.cli.terminal import ProgressUpdate
     from sealgate.oci import Reference, RegistryClient
     from sealgate.policy import Policy
 
@@ -172,12 +174,21 @@ def _run_all(
     refs: list[Reference],
     work: Callable[[RegistryClient, Reference], T],
     report: Callable[[Reference, T], None],
+    *,
+    description: str,
 ) -> int:
     """Verify images concurrently; report in input order; exit with the first failure's code."""
+    from sealgate.cli.terminal import progress_display
+
     exit_code = ExitCode.OK
-    with open_client(args) as client, ThreadPoolExecutor(args.max_workers) as pool:
+    with (
+        open_client(args) as client,
+        ThreadPoolExecutor(args.max_workers) as pool,
+        progress_display(total=len(refs), description=description) as progress,
+    ):
         # Each worker sees this command's --attachment-tag-prefix (a context variable).
         futures = [pool.submit(copy_context().run, work, client, ref) for ref in refs]
+        _count_completions(futures, progress)
         for ref, future in zip(refs, futures, strict=True):
             try:
                 result = future.result()
@@ -188,6 +199,21 @@ def _run_all(
                 continue
             report(ref, result)
     return exit_code
+
+
+def _count_completions(futures: list[Future[T]], progress: ProgressUpdate) -> None:
+    """Advance ``progress`` as each image finishes, in whatever order the workers finish."""
+    lock = threading.Lock()
+    finished = 0
+
+    def tick(_: Future[T]) -> None:
+        nonlocal finished
+        with lock:  # workers finish concurrently: the count never goes backwards
+            finished += 1
+            progress(finished, len(futures))
+
+    for future in futures:
+        future.add_done_callback(tick)
 
 
 def _header(ref: Reference, checks: list[str]) -> None:
@@ -228,7 +254,7 @@ def _verify(args: argparse.Namespace) -> int:
             client, ref, policy, reference_time=utc_now(), repository=repository
         )
 
-    return _run_all(args, refs, work, report)
+    return _run_all(args, refs, work, report, description="verifying signatures")
 
 
 def _verify_attestation(args: argparse.Namespace) -> int:
@@ -268,4 +294,4 @@ def _verify_attestation(args: argparse.Namespace) -> int:
             client, ref, policy, (rule,), reference_time=utc_now(), repository=repository
         )
 
-    return _run_all(args, refs, work, report)
+    return _run_all(args, refs, work, report, description="verifying attestations")

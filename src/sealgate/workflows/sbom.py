@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -13,7 +13,10 @@ from sealgate.oci import INDEX_TYPES, Descriptor, Reference, RegistryClient, par
 from sealgate.sbom import LayerSource, SbomResult, generate_sbom
 from sealgate.workflows.targets import pinned_digest, resolve_image
 
-__all__ = ["IncompleteSbom", "PlatformSbom", "combined_document", "image_sboms"]
+__all__ = ["IncompleteSbom", "LayerProgress", "PlatformSbom", "combined_document", "image_sboms"]
+
+#: ``on_layer(done, total)``: ``done`` of the ``total`` layers (all platforms) are read.
+LayerProgress = Callable[[int, int], None]
 
 #: Largest single layer we stream (compressed); the generator caps what it decompresses.
 MAX_LAYER_BYTES = 16 * 1024**3
@@ -74,6 +77,32 @@ def _layer_sources(client: RegistryClient, image: Reference) -> list[LayerSource
     return sources
 
 
+def _counted(layers: list[list[LayerSource]], on_layer: LayerProgress) -> list[list[LayerSource]]:
+    """``layers`` with openers that report each layer done with to ``on_layer``."""
+    total = sum(len(sources) for sources in layers)
+    done = 0
+
+    def counting(
+        opener: Callable[[], AbstractContextManager[BinaryIO]],
+    ) -> Callable[[], AbstractContextManager[BinaryIO]]:
+        @contextmanager
+        def opened() -> Iterator[BinaryIO]:
+            nonlocal done
+            try:
+                with opener() as stream:
+                    yield stream
+            finally:  # a layer given up on (empty, past a cap) is done with too
+                done += 1
+                on_layer(done, total)
+
+        return opened
+
+    return [
+        [LayerSource(s.digest, s.media_type, counting(s.open)) for s in sources]
+        for sources in layers
+    ]
+
+
 def image_sboms(
     client: RegistryClient,
     ref: Reference,
@@ -81,8 +110,17 @@ def image_sboms(
     spec_version: str = "1.6",
     output_format: str = "cyclonedx-json",
     platform: str | None = None,
+    on_layer: LayerProgress | None = None,
 ) -> tuple[Reference, list[PlatformSbom]]:
     """One SBOM per platform of ``ref`` (one for a single-platform image).
+
+    Args:
+        client: Registry client.
+        ref: The image, by tag or digest.
+        spec_version: CycloneDX version of the documents.
+        output_format: ``cyclonedx-json`` or ``spdx-json``.
+        platform: Only this ``os/arch[/variant]`` of an index.
+        on_layer: Called as each layer is done with (a big image takes minutes).
 
     Returns:
         ``ref`` pinned to its digest (the index for a multi-platform image), and the SBOMs.
@@ -108,10 +146,13 @@ def image_sboms(
         targets = [target for target in targets if target[1] in {platform, None}]
         if not targets:
             raise UsageError(f"{ref} has no platform {platform}")
+    layers = [_layer_sources(client, target) for target, _ in targets]
+    if on_layer is not None:
+        layers = _counted(layers, on_layer)
     results = []
-    for target, name in targets:
+    for (target, name), sources in zip(targets, layers, strict=True):
         result = generate_sbom(
-            _layer_sources(client, target),
+            sources,
             image_name=target.name,
             image_digest=pinned_digest(target),
             spec_version=spec_version,
