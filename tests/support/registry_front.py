@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import socket
 import struct
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 
@@ -99,6 +101,22 @@ class _Upstream:
     body: bytes
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A server whose request errors are kept, not printed.
+
+    socketserver prints a handler's exception to ``sys.stderr``; a test that runs the CLI
+    in-process captures that stream as the command's error output, so a client hanging up
+    on an injected fault would read as a sealgate traceback.
+    """
+
+    request_errors: list[str]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        del request, client_address
+        kind = sys.exc_info()[0]
+        self.request_errors.append(kind.__name__ if kind else "unknown")
+
+
 class RegistryFront:
     """A threaded HTTP/1.1 server on 127.0.0.1 in front of ``upstream`` (``host:port``)."""
 
@@ -129,7 +147,8 @@ class RegistryFront:
                 front._handle(self)
                 self.wfile.flush()
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        self._server.request_errors = []
         self._server.daemon_threads = True
         self.host = f"127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
