@@ -144,7 +144,9 @@ def _cache_secret() -> bytes:
     except OSError:
         return secrets.token_bytes(32)  # unwritable home: the cache serves this run only
     try:
-        secret = path.read_bytes()[:64]
+        # Read at most 64 bytes: a key path pointed at a device or a huge file must not hang.
+        with path.open("rb") as handle:
+            secret = handle.read(64)
     except OSError:
         return secrets.token_bytes(32)
     return secret if len(secret) >= 16 else secrets.token_bytes(32)

@@ -105,10 +105,16 @@ _EXTRA_LIST_FIELDS = ("steps", "sidecars")
 #: Single container-like mappings: Argo Workflows ``templates[].container`` / ``script``.
 _SINGLE_FIELDS = ("container", "script")
 _MAX_DEPTH = 64
+#: The path key of a stand-in container for what lies deeper than ``_MAX_DEPTH``.
+TOO_DEEP = f"<nested deeper than {_MAX_DEPTH} levels>"
 
 
 def _walk(obj: object, path: tuple[PathKey, ...], seen: set[int]) -> Iterator[Container]:
     if len(path) > _MAX_DEPTH:
+        # What is not looked at may hold an image: a container without one stands in for it,
+        # which every caller refuses (fail closed), rather than nothing.
+        if isinstance(obj, dict | list) and obj:
+            yield (*path, TOO_DEEP), {}
         return
     if isinstance(obj, list):
         for i, item in enumerate(obj):

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from sealgate.documents import ImageField, json_pointer, workload_images
+from sealgate.documents.workloads import TOO_DEEP
 
 
 def pod_spec(*images: str) -> dict[str, Any]:
@@ -109,3 +110,24 @@ def test_json_pointer_escapes_per_rfc_6901() -> None:
     )
     assert json_pointer(()) == ""
     assert ImageField(("spec", "image"), "x", {}).pointer == "/spec/image"
+
+
+def test_a_container_nested_beyond_the_walk_is_refused_not_skipped() -> None:
+    # A custom resource nesting a container deeper than the walk goes must not pass as
+    # "no images": a stand-in without an image makes every caller refuse it.
+    node: dict[str, object] = {"containers": [{"name": "x", "image": "evil.example/x:1"}]}
+    for level in range(80):
+        node = {f"level{level}": node}
+    doc = {"apiVersion": "example.com/v1", "kind": "Deep", "spec": node}
+    fields = list(workload_images(doc))
+    assert fields, "the deep container was silently skipped"
+    assert all(f.image is None for f in fields)
+    assert any(TOO_DEEP in f.path for f in fields)
+
+
+def test_objects_within_the_walk_have_no_stand_in() -> None:
+    node: dict[str, object] = {"containers": [{"name": "x", "image": "ok.example/x:1"}]}
+    for level in range(20):
+        node = {f"level{level}": node}
+    fields = list(workload_images({"kind": "Shallow", "spec": node}))
+    assert [f.image for f in fields] == ["ok.example/x:1"]
