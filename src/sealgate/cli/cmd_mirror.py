@@ -140,21 +140,13 @@ def _mirror(args: argparse.Namespace) -> int:
 
 
 def _run(client: Any, items: list[Any], options: Any) -> list[Any]:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
+    from sealgate.cli.terminal import progress_display
     from sealgate.workflows.mirror import mirror_images
 
-    console = Console(stderr=True)
-    if not console.is_terminal or len(items) < 2:
+    if len(items) < 2:
         return mirror_images(client, items, options)
-    with Progress(
-        TextColumn("mirroring"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
-    ) as bar:
-        task = bar.add_task("mirror", total=len(items))
-        return mirror_images(
-            client, items, options, progress=lambda done, total, _: bar.update(task, completed=done)
-        )
+    with progress_display(total=len(items), description="mirroring") as progress:
+        return mirror_images(client, items, options, progress=progress)
 
 
 def _report(results: list[Any], output: str) -> int:
