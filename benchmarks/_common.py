@@ -23,6 +23,21 @@ T = TypeVar("T")
 WORKERS = 16
 
 
+def compile_sources() -> None:
+    """Byte-compile sealgate, as ``pip install`` does, so CLI runs time the tool, not the compiler.
+
+    With ``PYTHONDONTWRITEBYTECODE`` set (as on CI images) an editable checkout has no
+    ``.pyc`` files, and every ``sealgate`` process would compile each module it imports.
+    Python still reads ``.pyc`` files under that variable, so compiling once is enough.
+    """
+    import compileall
+
+    compileall.compile_dir(ROOT / "src" / "sealgate", quiet=1)
+
+
+compile_sources()
+
+
 @contextmanager
 def registry(tmp: Path) -> Iterator[RegistryServer]:
     server = start_registry(tmp / "registry")
