@@ -53,6 +53,7 @@ from sealgate.gate.config import (
 )
 from sealgate.gate.model import (
     REASON_CLASSES,
+    VERIFICATION_FAILURE_REASONS,
     AuditAppend,
     Clock,
     Decision,
@@ -89,6 +90,7 @@ __all__ = [
     "BYPASS_VARIABLE",
     "CI_IDENTITY_VARIABLES",
     "REASON_CLASSES",
+    "VERIFICATION_FAILURE_REASONS",
     "AttestationSpec",
     "AuditAppend",
     "CacheSettings",

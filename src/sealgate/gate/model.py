@@ -25,6 +25,7 @@ from sealgate.oci.reference import Reference
 __all__ = [
     "CALLER_ERRORS",
     "REASON_CLASSES",
+    "VERIFICATION_FAILURE_REASONS",
     "AuditAppend",
     "Clock",
     "Decision",
@@ -74,6 +75,21 @@ REASON_CLASSES: tuple[ReasonClass, ...] = (
     "not-found",
     "internal",
     "bypassed",
+)
+
+#: The reasons that are a verdict about the image itself (it was checked, and it failed);
+#: every other failure reason says the check could not be made (registry, data, a bug).
+VERIFICATION_FAILURE_REASONS: frozenset[ReasonClass] = frozenset(
+    {
+        "unsigned",
+        "wrong-key",
+        "wrong-identity",
+        "untrusted-chain",
+        "tlog-invalid",
+        "digest-mismatch",
+        "attestation-missing",
+        "policy-denied",
+    }
 )
 
 #: ``verified``: every image passed. ``soft-fail``: failures on a softFail environment (exit

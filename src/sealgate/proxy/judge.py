@@ -27,7 +27,7 @@ import anyio.to_thread
 from sealgate.cache import Clock, MemoryStore, utc_now
 from sealgate.deadline import Deadline
 from sealgate.errors import CheckFailed
-from sealgate.gate import Verdict
+from sealgate.gate import VERIFICATION_FAILURE_REASONS, Verdict
 from sealgate.oci import Descriptor, Reference, RegistryClient
 from sealgate.policy import PolicySet, policy_set_fingerprint
 from sealgate.workflows.pinned_verdict import judge_pinned
@@ -37,19 +37,6 @@ __all__ = ["ProxyJudge", "VerdictSettings"]
 logger = logging.getLogger(__name__)
 
 _SCHEMA = 1
-#: Denials about the image itself; anything else (could not check, bug) is never cached.
-_CACHEABLE_DENIALS = frozenset(
-    {
-        "unsigned",
-        "wrong-key",
-        "wrong-identity",
-        "untrusted-chain",
-        "tlog-invalid",
-        "digest-mismatch",
-        "attestation-missing",
-        "policy-denied",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -136,7 +123,7 @@ class ProxyJudge:
         self, repository: str, digest: str, verdict: Verdict, children: Sequence[str]
     ) -> None:
         ttl = self.settings.ttl_s if verdict.ok else self.settings.denial_ttl_s
-        if ttl <= 0 or (not verdict.ok and verdict.reason not in _CACHEABLE_DENIALS):
+        if ttl <= 0 or (not verdict.ok and verdict.reason not in VERIFICATION_FAILURE_REASONS):
             return
         not_after = self._clock() + timedelta(seconds=ttl)
         if verdict.not_after is not None:

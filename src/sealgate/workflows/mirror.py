@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Literal
 
 from sealgate.errors import CheckFailed, IntegrityError, SealgateError, UsageError
+from sealgate.gate import VERIFICATION_FAILURE_REASONS
 from sealgate.oci import Descriptor, Reference, RegistryClient
 from sealgate.policy import PolicySet
 from sealgate.workflows.attest import AttestOptions, attest_image
@@ -164,7 +165,7 @@ class _Mirror:
                     "refused",
                     f"upstream not verified: {verdict.message}",
                     reason=verdict.reason,
-                    could_not_check=verdict.reason in ("unreachable", "malformed"),
+                    could_not_check=verdict.reason not in VERIFICATION_FAILURE_REASONS,
                 )
         plan = plan_mirror(client, upstream, manifest, item.platforms)
         self.digest = plan.digest
